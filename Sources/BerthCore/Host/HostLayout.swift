@@ -1,0 +1,58 @@
+/// Where Berth keeps an app environment's files on a host. One place decides every path, so staging
+/// and production (or two pods) on the same host can never collide.
+///
+/// ```
+/// <root>/engine/berth-engine-<sha256>          the host engine, named by its checksum
+/// <root>/apps/<app>/<env>/releases/<id>/        unpacked releases (content-addressed)
+/// <root>/apps/<app>/<env>/shared/<dir>/         directories that outlive releases
+/// <root>/apps/<app>/<env>/slots/<slot>          symlink to the release a slot runs
+/// <root>/apps/<app>/<env>/run/<service>@<slot>.env   PORT and release facts for one instance
+/// <root>/apps/<app>/<env>/app.env               the environment's settings and secrets (0600)
+/// <root>/apps/<app>/<env>/manifest.json         what runs now
+/// <root>/apps/<app>/<env>/history.jsonl         every deploy, append-only
+/// <root>/apps/<app>/<env>/deploy.lock           who deploys now
+/// ```
+public struct HostLayout: Sendable, Equatable {
+    public static let defaultRoot = "/var/lib/berth"
+
+    public let root: String
+    public let app: String
+    public let env: String
+    public let systemdDir: String
+    public let nginxDir: String
+
+    public init(root: String = HostLayout.defaultRoot, app: String, env: String,
+                systemdDir: String = "/etc/systemd/system", nginxDir: String = "/etc/nginx/conf.d") {
+        self.root = root
+        self.app = app
+        self.env = env
+        self.systemdDir = systemdDir
+        self.nginxDir = nginxDir
+    }
+
+    public var engineDir: String { "\(root)/engine" }
+    public var appDir: String { "\(root)/apps/\(app)/\(env)" }
+    public var releasesDir: String { "\(appDir)/releases" }
+    public func releaseDir(_ id: String) -> String { "\(releasesDir)/\(id)" }
+    public var sharedDir: String { "\(appDir)/shared" }
+    public var slotsDir: String { "\(appDir)/slots" }
+    public func slotLink(_ slot: Slot) -> String { "\(slotsDir)/\(slot.rawValue)" }
+    public var runDir: String { "\(appDir)/run" }
+    public func instanceEnvFile(service: String, slot: Slot) -> String { "\(runDir)/\(service)@\(slot.rawValue).env" }
+    public var envFile: String { "\(appDir)/app.env" }
+    public var manifestFile: String { "\(appDir)/manifest.json" }
+    public var historyFile: String { "\(appDir)/history.jsonl" }
+    public var lockFile: String { "\(appDir)/deploy.lock" }
+
+    /// `shop-production-web`: the template unit's prefix; instances are `shop-production-web@blue.service`.
+    public func unitPrefix(service: String) -> String { "\(app)-\(env)-\(service)" }
+    public func templateUnitFile(service: String) -> String { "\(systemdDir)/\(unitPrefix(service: service))@.service" }
+    public func unitName(service: String, slot: Slot) -> String { "\(unitPrefix(service: service))@\(slot.rawValue).service" }
+    public var nginxSiteFile: String { "\(nginxDir)/berth-\(app)-\(env).conf" }
+
+    /// The engine binary for a given checksum: a changed engine gets a new path, so checking that
+    /// the right engine is installed costs nothing beyond trying to run it.
+    public static func enginePath(root: String = HostLayout.defaultRoot, sha256: String) -> String {
+        "\(root)/engine/berth-engine-\(sha256)"
+    }
+}

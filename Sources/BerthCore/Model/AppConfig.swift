@@ -1,0 +1,165 @@
+/// The validated content of `berth.yml`: everything Berth knows about one app.
+///
+/// Built by `BerthConfig` (which checks every value and reports `file:line:column`), consumed by
+/// the `Planner`. Plain data only, so the core stays free of I/O and YAML.
+public struct AppConfig: Codable, Sendable, Equatable {
+    /// The app's name: used in unit names, paths and nginx files, so it is a safe identifier.
+    public var name: String
+    public var release: ReleaseConfig
+    /// Hosts in the order the app file declares them.
+    public var hosts: [HostConfig]
+    /// Services in the order the app file declares them.
+    public var services: [ServiceConfig]
+    public var proxy: ProxyConfig
+    /// Environments in the order the app file declares them.
+    public var environments: [EnvironmentConfig]
+
+    public init(name: String, release: ReleaseConfig, hosts: [HostConfig], services: [ServiceConfig],
+                proxy: ProxyConfig, environments: [EnvironmentConfig]) {
+        self.name = name
+        self.release = release
+        self.hosts = hosts
+        self.services = services
+        self.proxy = proxy
+        self.environments = environments
+    }
+
+    public func host(named name: String) -> HostConfig? { hosts.first { $0.name == name } }
+    public func environment(named name: String) -> EnvironmentConfig? { environments.first { $0.name == name } }
+    public func service(named name: String) -> ServiceConfig? { services.first { $0.name == name } }
+}
+
+/// `release:` — what to ship and how many old releases to keep on each host.
+public struct ReleaseConfig: Codable, Sendable, Equatable {
+    /// Local directory whose contents become the release (relative to the app file's folder).
+    public var path: String
+    /// Optional local command run (in the app file's folder) before the release is packed.
+    public var build: String?
+    /// How many releases each host keeps (the current one included).
+    public var keep: Int
+    /// Directories that survive releases (e.g. `media`), linked into every release directory.
+    public var shared: [String]
+
+    public init(path: String, build: String? = nil, keep: Int = 5, shared: [String] = []) {
+        self.path = path
+        self.build = build
+        self.keep = keep
+        self.shared = shared
+    }
+}
+
+/// One entry of `hosts:` — a machine reached over SSH.
+public struct HostConfig: Codable, Sendable, Equatable {
+    /// The name used throughout the app file and in output.
+    public var name: String
+    /// What ssh connects to: an address, a DNS name, or a `Host` alias of the ssh config.
+    public var address: String
+    public var user: String?
+    public var port: Int?
+    /// Roles decide which services run here (`web`, `scheduler`, …).
+    public var roles: [String]
+    /// An optional host that cannot be reached is skipped (reported as pending), not a failure.
+    public var optional: Bool
+
+    public init(name: String, address: String, user: String? = nil, port: Int? = nil,
+                roles: [String], optional: Bool = false) {
+        self.name = name
+        self.address = address
+        self.user = user
+        self.port = port
+        self.roles = roles
+        self.optional = optional
+    }
+}
+
+/// One entry of `services:` — a long-running process supervised by systemd.
+public struct ServiceConfig: Codable, Sendable, Equatable {
+    public var name: String
+    /// Shell-free command line, run from the release directory (`ExecStart=`).
+    public var command: String
+    /// Hosts with this role run the service.
+    public var role: String
+    /// The port the service listens on in the blue slot (given to it as `PORT`); green uses `port + 1`.
+    /// `nil` for workers and schedulers.
+    public var port: Int?
+    public var health: HealthCheck?
+    /// Whether nginx routes traffic to this service (needs a port).
+    public var proxied: Bool
+    /// How long systemd waits for the service to stop before killing it, in milliseconds.
+    public var stopTimeoutMs: Int
+
+    public init(name: String, command: String, role: String, port: Int? = nil, health: HealthCheck? = nil,
+                proxied: Bool = false, stopTimeoutMs: Int = 10_000) {
+        self.name = name
+        self.command = command
+        self.role = role
+        self.port = port
+        self.health = health
+        self.proxied = proxied
+        self.stopTimeoutMs = stopTimeoutMs
+    }
+}
+
+/// `health:` under a service — an HTTP check that must pass before traffic moves to a new release.
+public struct HealthCheck: Codable, Sendable, Equatable {
+    /// Path requested on `127.0.0.1:<slot port>`; a 2xx answer is healthy.
+    public var path: String
+    /// Time between probes, in milliseconds.
+    public var intervalMs: Int
+    /// Time one probe may take, in milliseconds.
+    public var timeoutMs: Int
+    /// Probes before the release is declared unhealthy.
+    public var attempts: Int
+
+    public init(path: String = "/health", intervalMs: Int = 100, timeoutMs: Int = 2_000, attempts: Int = 100) {
+        self.path = path
+        self.intervalMs = intervalMs
+        self.timeoutMs = timeoutMs
+        self.attempts = attempts
+    }
+}
+
+/// `proxy:` — how nginx reaches the services.
+public struct ProxyConfig: Codable, Sendable, Equatable {
+    /// The port nginx listens on.
+    public var listen: Int
+    /// `server_name` groups, each routed to one service.
+    public var sites: [ProxySite]
+
+    public init(listen: Int = 80, sites: [ProxySite] = []) {
+        self.listen = listen
+        self.sites = sites
+    }
+}
+
+/// Domains served by one service.
+public struct ProxySite: Codable, Sendable, Equatable {
+    public var domains: [String]
+    public var service: String
+
+    public init(domains: [String], service: String) {
+        self.domains = domains
+        self.service = service
+    }
+}
+
+/// One entry of `environments:` — a place the app runs (production, staging, …).
+public struct EnvironmentConfig: Codable, Sendable, Equatable {
+    public var name: String
+    /// Names of the hosts (from `hosts:`) this environment deploys to.
+    public var hosts: [String]
+    /// dotenv files (relative to the app file) merged in order; later files win.
+    public var envFiles: [String]
+    /// Added to every service port, so staging can run beside production on one host.
+    public var portOffset: Int
+    /// Replaces the top-level proxy sites for this environment (e.g. a staging domain).
+    public var proxy: ProxyConfig?
+
+    public init(name: String, hosts: [String], envFiles: [String] = [], portOffset: Int = 0, proxy: ProxyConfig? = nil) {
+        self.name = name
+        self.hosts = hosts
+        self.envFiles = envFiles
+        self.portOffset = portOffset
+        self.proxy = proxy
+    }
+}

@@ -1,0 +1,131 @@
+/// Everything the host engine needs to activate a release on one host, sent as one JSON line on its
+/// stdin. Values from `berth.yml` and the env files travel here, never on a command line, so no
+/// setting or secret is ever interpreted by a shell or shown in `ps`.
+public struct DeployPlan: Codable, Sendable, Equatable {
+    public static let currentSchema = 1
+
+    public enum Kind: String, Codable, Sendable {
+        /// Ship and activate `release`.
+        case deploy
+        /// Activate a release already on the host: `release` if given, else the previous one.
+        case rollback
+    }
+
+    public var schema: Int
+    public var kind: Kind
+    public var app: String
+    public var env: String
+    /// The host's name in the app file (for messages and history).
+    public var host: String
+    /// For a deploy, the release being shipped; for a rollback, the target (nil: the previous release).
+    public var release: ReleaseRef?
+    /// Services that run on this host (its roles), in app-file order.
+    public var services: [ServicePlan]
+    /// nginx routing on this host; nil when the host runs no proxied service.
+    public var proxy: ProxyConfig?
+    /// Settings and secrets from the environment's env files, in file order.
+    public var environment: [EnvVar]
+    public var keepReleases: Int
+    public var sharedDirs: [String]
+    /// Who asks for this change: recorded in the lock and the history.
+    public var requestedBy: Requester
+    /// Where state lives; overridable so engine tests can run in a temporary directory.
+    public var root: String
+    public var systemdDir: String
+    public var nginxDir: String
+
+    public init(kind: Kind, app: String, env: String, host: String, release: ReleaseRef?,
+                services: [ServicePlan], proxy: ProxyConfig?, environment: [EnvVar], keepReleases: Int,
+                sharedDirs: [String], requestedBy: Requester, root: String = HostLayout.defaultRoot,
+                systemdDir: String = "/etc/systemd/system", nginxDir: String = "/etc/nginx/conf.d") {
+        self.schema = Self.currentSchema
+        self.kind = kind
+        self.app = app
+        self.env = env
+        self.host = host
+        self.release = release
+        self.services = services
+        self.proxy = proxy
+        self.environment = environment
+        self.keepReleases = keepReleases
+        self.sharedDirs = sharedDirs
+        self.requestedBy = requestedBy
+        self.root = root
+        self.systemdDir = systemdDir
+        self.nginxDir = nginxDir
+    }
+
+    public var layout: HostLayout {
+        HostLayout(root: root, app: app, env: env, systemdDir: systemdDir, nginxDir: nginxDir)
+    }
+}
+
+/// A service as it runs on one host: ports already shifted by the environment's offset.
+public struct ServicePlan: Codable, Sendable, Equatable {
+    public var name: String
+    public var command: String
+    /// Blue-slot port (green is `port + 1`); nil for a service that listens on nothing.
+    public var port: Int?
+    public var health: HealthCheck?
+    public var proxied: Bool
+    public var stopTimeoutMs: Int
+
+    public init(name: String, command: String, port: Int?, health: HealthCheck?, proxied: Bool, stopTimeoutMs: Int) {
+        self.name = name
+        self.command = command
+        self.port = port
+        self.health = health
+        self.proxied = proxied
+        self.stopTimeoutMs = stopTimeoutMs
+    }
+
+    public func port(in slot: Slot) -> Int? { port.map { slot.port(base: $0) } }
+}
+
+/// One `NAME=value` setting.
+public struct EnvVar: Codable, Sendable, Equatable {
+    public var name: String
+    public var value: String
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// A release: its content address, and the labels people recognise it by.
+public struct ReleaseRef: Codable, Sendable, Equatable {
+    /// First 16 hex digits of the SHA-256 of the release archive's content: equal content, equal id.
+    public var id: String
+    /// A human label (`--version`, else the git describe, else the id).
+    public var label: String
+    public var gitSHA: String?
+    /// When the release was packed (ISO 8601, UTC).
+    public var createdAt: String
+    /// Size of the compressed archive, in bytes.
+    public var archiveBytes: Int?
+
+    public init(id: String, label: String, gitSHA: String? = nil, createdAt: String, archiveBytes: Int? = nil) {
+        self.id = id
+        self.label = label
+        self.gitSHA = gitSHA
+        self.createdAt = createdAt
+        self.archiveBytes = archiveBytes
+    }
+}
+
+/// Who started a change, as shown by `berth lock status` and `berth history`.
+public struct Requester: Codable, Sendable, Equatable {
+    public var user: String
+    /// The machine `berth` ran on.
+    public var machine: String
+    public var pid: Int
+    /// What was run, e.g. `berth deploy -e production`.
+    public var command: String
+
+    public init(user: String, machine: String, pid: Int, command: String) {
+        self.user = user
+        self.machine = machine
+        self.pid = pid
+        self.command = command
+    }
+}

@@ -1,0 +1,215 @@
+/// The conversation between `berth` and the host engine, one SSH session per phase.
+///
+/// `berth` runs `berth-engine-<sha> <command>` and writes one JSON line on its stdin:
+/// a `DeployPlan` for `deploy`/`rollback`, a `StateQuery` for the others. The engine answers with
+/// `EngineEvent` JSON lines on stdout and exits 0 when the command succeeded.
+///
+/// A deploy's release travels in the same session: after the plan the engine reports
+/// `release-needed` (present: false) and then reads a gzip'd tar of the release from the rest of
+/// stdin; with present: true the controller just closes stdin. That keeps a deploy at one round trip.
+public enum EngineCommand: String, Codable, Sendable, CaseIterable {
+    case deploy
+    case rollback
+    case status
+    case history
+    case lockStatus = "lock-status"
+    case lockRelease = "lock-release"
+}
+
+/// Input of the read-only and lock commands.
+public struct StateQuery: Codable, Sendable, Equatable {
+    public var app: String
+    public var env: String
+    public var root: String
+    /// For `history`: how many entries, newest first.
+    public var limit: Int?
+
+    public init(app: String, env: String, root: String = HostLayout.defaultRoot, limit: Int? = nil) {
+        self.app = app
+        self.env = env
+        self.root = root
+        self.limit = limit
+    }
+}
+
+/// One line of engine output. `event` says which optional fields are set.
+public struct EngineEvent: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable {
+        /// A step started or ended (`step`, `status`, `ms` when ended, `message` on failure).
+        case step
+        /// Whether the release is already on the host (`present`); if false, the archive follows on stdin.
+        case releaseNeeded = "release-needed"
+        /// Something worth telling that is not a failure (`message`).
+        case warning
+        /// The last line of a deploy or rollback (`outcome`).
+        case outcome
+        /// The answer of `status` (`manifest`, `lock`, `units`).
+        case state
+        /// The answer of `history` (`history`).
+        case history
+        /// The answer of `lock-status` / `lock-release` (`lock`).
+        case lock
+        /// The command failed before it could say more (`message`).
+        case error
+    }
+
+    public enum StepStatus: String, Codable, Sendable {
+        case started, done, failed, skipped
+    }
+
+    public var event: Kind
+    public var step: String?
+    public var status: StepStatus?
+    public var ms: Int?
+    public var message: String?
+    public var present: Bool?
+    public var outcome: DeployOutcome?
+    public var manifest: Manifest?
+    public var lock: LockInfo?
+    public var units: [UnitState]?
+    public var history: [HistoryEntry]?
+
+    public init(event: Kind, step: String? = nil, status: StepStatus? = nil, ms: Int? = nil,
+                message: String? = nil, present: Bool? = nil, outcome: DeployOutcome? = nil,
+                manifest: Manifest? = nil, lock: LockInfo? = nil, units: [UnitState]? = nil,
+                history: [HistoryEntry]? = nil) {
+        self.event = event
+        self.step = step
+        self.status = status
+        self.ms = ms
+        self.message = message
+        self.present = present
+        self.outcome = outcome
+        self.manifest = manifest
+        self.lock = lock
+        self.units = units
+        self.history = history
+    }
+}
+
+/// How a deploy or rollback ended on one host.
+public struct DeployOutcome: Codable, Sendable, Equatable {
+    public enum Result: String, Codable, Sendable {
+        /// The new release serves traffic.
+        case deployed
+        /// The host already ran this release; nothing changed.
+        case unchanged
+        /// The new release failed before the switch; traffic stayed on the previous release.
+        case rolledBack = "rolled-back"
+        /// Something failed and the engine could not tell that the previous release still serves.
+        case failed
+    }
+
+    public var result: Result
+    public var release: String?
+    public var previousRelease: String?
+    public var slot: Slot?
+    /// One sentence on what went wrong, for `rolled-back` and `failed`.
+    public var message: String?
+    /// The last journal lines of the unit that failed, if any.
+    public var journal: [String]?
+    public var steps: [StepTiming]
+
+    public init(result: Result, release: String?, previousRelease: String?, slot: Slot?, message: String? = nil,
+                journal: [String]? = nil, steps: [StepTiming]) {
+        self.result = result
+        self.release = release
+        self.previousRelease = previousRelease
+        self.slot = slot
+        self.message = message
+        self.journal = journal
+        self.steps = steps
+    }
+}
+
+public struct StepTiming: Codable, Sendable, Equatable {
+    public var step: String
+    public var ms: Int
+    public init(step: String, ms: Int) {
+        self.step = step
+        self.ms = ms
+    }
+}
+
+/// What runs now for one app environment on one host (`manifest.json`).
+public struct Manifest: Codable, Sendable, Equatable {
+    public var app: String
+    public var env: String
+    /// The release that serves traffic.
+    public var current: ReleaseRef?
+    public var activeSlot: Slot?
+    /// Releases kept on the host, newest first (the current one included).
+    public var releases: [ReleaseRef]
+    /// The services (and ports) of the current release, needed to roll back without the app file.
+    public var services: [ServicePlan]
+    public var updatedAt: String
+
+    public init(app: String, env: String, current: ReleaseRef?, activeSlot: Slot?, releases: [ReleaseRef],
+                services: [ServicePlan], updatedAt: String) {
+        self.app = app
+        self.env = env
+        self.current = current
+        self.activeSlot = activeSlot
+        self.releases = releases
+        self.services = services
+        self.updatedAt = updatedAt
+    }
+}
+
+/// One line of `history.jsonl`.
+public struct HistoryEntry: Codable, Sendable, Equatable {
+    public var kind: DeployPlan.Kind
+    public var release: ReleaseRef?
+    public var previousRelease: String?
+    public var result: DeployOutcome.Result
+    public var message: String?
+    public var requestedBy: Requester
+    public var startedAt: String
+    public var finishedAt: String
+    public var steps: [StepTiming]
+
+    public init(kind: DeployPlan.Kind, release: ReleaseRef?, previousRelease: String?, result: DeployOutcome.Result,
+                message: String?, requestedBy: Requester, startedAt: String, finishedAt: String, steps: [StepTiming]) {
+        self.kind = kind
+        self.release = release
+        self.previousRelease = previousRelease
+        self.result = result
+        self.message = message
+        self.requestedBy = requestedBy
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.steps = steps
+    }
+}
+
+/// The deploy lock of one app environment on one host.
+public struct LockInfo: Codable, Sendable, Equatable {
+    public enum State: String, Codable, Sendable {
+        case free
+        /// A running engine holds it.
+        case held
+        /// A lock record is there but no process holds it: the deploy that took it died.
+        case stale
+    }
+
+    public var state: State
+    public var holder: Requester?
+    public var since: String?
+
+    public init(state: State, holder: Requester? = nil, since: String? = nil) {
+        self.state = state
+        self.holder = holder
+        self.since = since
+    }
+}
+
+/// A service instance as systemd reports it.
+public struct UnitState: Codable, Sendable, Equatable {
+    public var unit: String
+    /// `systemctl is-active` output: active, inactive, failed, activating…
+    public var active: String
+    public init(unit: String, active: String) {
+        self.unit = unit
+        self.active = active
+    }
+}

@@ -1,0 +1,72 @@
+/// Turns a validated app file into per-host plans. Pure: no I/O, so every decision about what runs
+/// where is unit-tested.
+public struct Planner: Sendable {
+    public let app: AppConfig
+
+    public init(app: AppConfig) {
+        self.app = app
+    }
+
+    /// The environment's hosts, in the order the environment lists them.
+    public func hosts(in env: String) throws(PlanError) -> [HostConfig] {
+        let environment = try environment(env)
+        return environment.hosts.compactMap { app.host(named: $0) }
+    }
+
+    public func environment(_ name: String) throws(PlanError) -> EnvironmentConfig {
+        guard let environment = app.environment(named: name) else {
+            throw .unknownEnvironment(name, known: app.environments.map(\.name))
+        }
+        return environment
+    }
+
+    /// Services that run on `host`: those whose role the host has, ports shifted by the environment.
+    public func services(on host: HostConfig, env: EnvironmentConfig) -> [ServicePlan] {
+        app.services.filter { host.roles.contains($0.role) }.map { service in
+            ServicePlan(name: service.name, command: service.command,
+                        port: service.port.map { $0 + env.portOffset }, health: service.health,
+                        proxied: service.proxied, stopTimeoutMs: service.stopTimeoutMs)
+        }
+    }
+
+    /// nginx sites for `host`: only those whose service runs there.
+    public func proxy(on host: HostConfig, env: EnvironmentConfig) -> ProxyConfig? {
+        let base = env.proxy ?? app.proxy
+        let local = Set(services(on: host, env: env).filter(\.proxied).map(\.name))
+        let sites = base.sites.filter { local.contains($0.service) }
+        return sites.isEmpty ? nil : ProxyConfig(listen: base.listen, sites: sites)
+    }
+
+    public func deployPlan(env envName: String, host: HostConfig, release: ReleaseRef, environment: [EnvVar],
+                           requestedBy: Requester) throws(PlanError) -> DeployPlan {
+        let env = try environment(envName)
+        return DeployPlan(kind: .deploy, app: app.name, env: env.name, host: host.name, release: release,
+                          services: services(on: host, env: env), proxy: proxy(on: host, env: env),
+                          environment: environment, keepReleases: app.release.keep,
+                          sharedDirs: app.release.shared, requestedBy: requestedBy)
+    }
+
+    /// A rollback re-activates a kept release with the services recorded in the host's manifest;
+    /// the plan still carries today's env file and proxy so the switch renders the same nginx site.
+    public func rollbackPlan(env envName: String, host: HostConfig, to release: String?, environment: [EnvVar],
+                             requestedBy: Requester) throws(PlanError) -> DeployPlan {
+        let env = try environment(envName)
+        let target = release.map { ReleaseRef(id: $0, label: $0, createdAt: "") }
+        return DeployPlan(kind: .rollback, app: app.name, env: env.name, host: host.name, release: target,
+                          services: services(on: host, env: env), proxy: proxy(on: host, env: env),
+                          environment: environment, keepReleases: app.release.keep,
+                          sharedDirs: app.release.shared, requestedBy: requestedBy)
+    }
+}
+
+/// A request the app file cannot answer.
+public enum PlanError: Error, Equatable, CustomStringConvertible {
+    case unknownEnvironment(String, known: [String])
+
+    public var description: String {
+        switch self {
+        case let .unknownEnvironment(name, known):
+            "there is no environment '\(name)' in the app file; choose one of: \(known.joined(separator: ", "))."
+        }
+    }
+}
