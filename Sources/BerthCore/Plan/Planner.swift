@@ -37,24 +37,24 @@ public struct Planner: Sendable {
         return sites.isEmpty ? nil : ProxyConfig(listen: base.listen, sites: sites)
     }
 
-    public func deployPlan(env envName: String, host: HostConfig, release: ReleaseRef, environment: [EnvVar],
+    public func deployPlan(env envName: String, host: HostConfig, release: ReleaseRef, settings: [EnvVar],
                            requestedBy: Requester) throws(PlanError) -> DeployPlan {
         let env = try environment(envName)
         return DeployPlan(kind: .deploy, app: app.name, env: env.name, host: host.name, release: release,
                           services: services(on: host, env: env), proxy: proxy(on: host, env: env),
-                          environment: environment, keepReleases: app.release.keep,
+                          environment: settings, keepReleases: app.release.keep,
                           sharedDirs: app.release.shared, requestedBy: requestedBy)
     }
 
     /// A rollback re-activates a kept release with the services recorded in the host's manifest;
     /// the plan still carries today's env file and proxy so the switch renders the same nginx site.
-    public func rollbackPlan(env envName: String, host: HostConfig, to release: String?, environment: [EnvVar],
+    public func rollbackPlan(env envName: String, host: HostConfig, to release: String?, settings: [EnvVar],
                              requestedBy: Requester) throws(PlanError) -> DeployPlan {
         let env = try environment(envName)
         let target = release.map { ReleaseRef(id: $0, label: $0, createdAt: "") }
         return DeployPlan(kind: .rollback, app: app.name, env: env.name, host: host.name, release: target,
                           services: services(on: host, env: env), proxy: proxy(on: host, env: env),
-                          environment: environment, keepReleases: app.release.keep,
+                          environment: settings, keepReleases: app.release.keep,
                           sharedDirs: app.release.shared, requestedBy: requestedBy)
     }
 }
