@@ -27,8 +27,11 @@ let package = Package(
         .target(name: "BerthEngine", dependencies: [
             "BerthCore", .product(name: "Subprocess", package: "swift-subprocess"),
         ], swiftSettings: v5),
+        // The controller side of a deploy: packs releases, installs the engine, drives hosts in parallel.
+        .target(name: "BerthControl", dependencies: ["BerthCore", "BerthConfig", "BerthTransport"],
+                swiftSettings: v5),
         .executableTarget(name: "berth", dependencies: [
-            "BerthCore", "BerthConfig", "BerthTransport",
+            "BerthCore", "BerthConfig", "BerthTransport", "BerthControl",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: v5),
         .executableTarget(name: "berth-engine", dependencies: ["BerthEngine"], swiftSettings: v5),

@@ -1,0 +1,109 @@
+import BerthCore
+import BerthTransport
+
+/// How a command ended on one host: the row of the summary table and of `--json` output.
+public struct HostReport: Codable, Sendable, Equatable {
+    public enum State: String, Codable, Sendable {
+        /// The new release serves traffic.
+        case deployed
+        /// The host already ran the release.
+        case unchanged
+        /// The new release failed before the switch; the previous one still serves.
+        case rolledBack = "rolled-back"
+        /// The command failed (see `message`).
+        case failed
+        /// An optional host that could not be reached: pending until it catches up.
+        case skipped
+        /// A required host that could not be reached.
+        case unreachable
+        /// A read-only command answered.
+        case ok
+    }
+
+    public var host: String
+    public var state: State
+    public var release: String?
+    public var previousRelease: String?
+    public var message: String?
+    public var journal: [String]?
+    public var steps: [StepTiming]
+    public var totalMs: Int
+    public var installedEngine: Bool
+    public var sentRelease: Bool
+
+    public init(host: String, state: State, release: String? = nil, previousRelease: String? = nil,
+                message: String? = nil, journal: [String]? = nil, steps: [StepTiming] = [], totalMs: Int = 0,
+                installedEngine: Bool = false, sentRelease: Bool = false) {
+        self.host = host
+        self.state = state
+        self.release = release
+        self.previousRelease = previousRelease
+        self.message = message
+        self.journal = journal
+        self.steps = steps
+        self.totalMs = totalMs
+        self.installedEngine = installedEngine
+        self.sentRelease = sentRelease
+    }
+
+    /// Whether this host's state fails the command.
+    public var isFailure: Bool { [.failed, .rolledBack, .unreachable].contains(state) }
+
+    /// Classifies an engine run on `host`.
+    public static func from(run: EngineRun, host: HostConfig, totalMs: Int) -> HostReport {
+        var report = HostReport(host: host.name, state: .failed, totalMs: totalMs,
+                                installedEngine: run.installedEngine, sentRelease: run.sentRelease)
+        if let outcome = run.outcome {
+            report.release = outcome.release
+            report.previousRelease = outcome.previousRelease
+            report.message = outcome.message
+            report.journal = outcome.journal
+            report.steps = outcome.steps
+            switch outcome.result {
+            case .deployed: report.state = .deployed
+            case .unchanged: report.state = .unchanged
+            case .rolledBack: report.state = .rolledBack
+            case .failed: report.state = .failed
+            }
+            return report
+        }
+        if run.status == SSHTransport.connectionFailedStatus, run.events.isEmpty {
+            report.state = host.optional ? .skipped : .unreachable
+            let reason = run.stderr.trimmed.isEmpty ? "ssh could not connect" : run.stderr.trimmed
+            report.message = host.optional
+                ? "offline (\(reason)); it is optional, so it stays pending until it catches up."
+                : "cannot reach \(host.address) over ssh (\(reason)); check that 'ssh \(host.address)' works with the same --ssh-config."
+            return report
+        }
+        if run.status == 0 {
+            report.state = .ok
+            return report
+        }
+        report.message = run.errorMessage
+            ?? (run.stderr.trimmed.isEmpty ? "the host engine exited with status \(run.status)." : run.stderr.trimmed)
+        return report
+    }
+}
+
+/// Runs one job per host, at most `limit` at a time, and returns the results in host order.
+public enum FleetRunner {
+    public static func run<T: Sendable>(_ hosts: [HostConfig], limit: Int,
+                                        _ job: @escaping @Sendable (HostConfig) async -> T) async -> [T] {
+        await withTaskGroup(of: (Int, T).self) { group in
+            var results = [T?](repeating: nil, count: hosts.count)
+            var next = 0
+            func startNext() {
+                guard next < hosts.count else { return }
+                let index = next
+                next += 1
+                group.addTask { (index, await job(hosts[index])) }
+            }
+            for _ in 0..<max(1, limit) { startNext() }
+            for await (index, result) in group {
+                results[index] = result
+                startNext()
+            }
+            return results.map { $0! }
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import BerthCore
+import BerthTransport
+import Foundation
+
+/// A release packed on the controller: a reproducible tar (sorted names, fixed times and owners),
+/// gzip'd. Its id is the SHA-256 of the tar, so the same files always give the same id and a host
+/// that has it is never sent it again.
+public struct ReleaseArchive: Sendable {
+    public let ref: ReleaseRef
+    /// The gzip'd tar, kept in the controller's cache by id.
+    public let path: String
+
+    /// Runs the build command (if any), then packs `directory`.
+    public static func pack(directory: String, build: String?, buildDirectory: String, label: String?)
+        async throws -> ReleaseArchive
+    {
+        if let build {
+            // The build command is the user's own shell line from the app file, run locally on purpose.
+            let result = try await ProcessRunner.run(["sh", "-c", build], workingDirectory: buildDirectory)
+            guard result.succeeded else {
+                throw ControlError.buildFailed(command: build, status: result.status,
+                                               output: (result.stdout + result.stderr).suffixLines(20))
+            }
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ControlError.releaseDirectoryMissing(directory)
+        }
+        let cache = try LocalTools.cacheDirectory("releases")
+        let tar = "\(cache)/.pack-\(getpid())-\(UUID().uuidString).tar"
+        defer { try? FileManager.default.removeItem(atPath: tar) }
+        let packed = try await ProcessRunner.run([
+            "tar", "--sort=name", "--mtime=@0", "--owner=0", "--group=0", "--numeric-owner",
+            "--exclude-vcs", "--exclude=__pycache__", "-cf", tar, "-C", directory, ".",
+        ])
+        guard packed.succeeded else { throw ControlError.packingFailed(directory: directory, reason: packed.stderr) }
+        let id = String(try await LocalTools.sha256(of: tar).prefix(16))
+        let archive = "\(cache)/\(id).tar.gz"
+        if !FileManager.default.fileExists(atPath: archive) {
+            let zipped = try await ProcessRunner.run(["gzip", "-n", "-6", "-f", tar])
+            guard zipped.succeeded else { throw ControlError.packingFailed(directory: directory, reason: zipped.stderr) }
+            try? FileManager.default.removeItem(atPath: archive)
+            try FileManager.default.moveItem(atPath: tar + ".gz", toPath: archive)
+        }
+        let size = (try? FileManager.default.attributesOfItem(atPath: archive)[.size] as? Int) ?? nil
+        let git = await GitFacts.read(in: buildDirectory)
+        let ref = ReleaseRef(id: id, label: label ?? git?.describe ?? id, gitSHA: git?.sha,
+                             createdAt: LocalTools.isoNow(), archiveBytes: size)
+        return ReleaseArchive(ref: ref, path: archive)
+    }
+}
+
+/// The git commit of the app folder, when it is a git checkout.
+struct GitFacts {
+    let sha: String
+    let describe: String
+
+    static func read(in directory: String) async -> GitFacts? {
+        guard let sha = try? await ProcessRunner.run(["git", "-C", directory, "rev-parse", "HEAD"]), sha.succeeded,
+              let describe = try? await ProcessRunner.run(["git", "-C", directory, "describe", "--always", "--dirty"]),
+              describe.succeeded
+        else { return nil }
+        return GitFacts(sha: sha.stdout.trimmed, describe: describe.stdout.trimmed)
+    }
+}
+
+extension String {
+    var trimmed: String { trimmingCharacters(in: .whitespacesAndNewlines) }
+
+    func suffixLines(_ count: Int) -> String {
+        split(separator: "\n", omittingEmptySubsequences: false).suffix(count).joined(separator: "\n")
+    }
+}

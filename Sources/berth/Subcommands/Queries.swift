@@ -1,0 +1,172 @@
+import ArgumentParser
+import BerthControl
+import BerthCore
+import Foundation
+
+/// Runs a read-only engine command on every host of the environment.
+struct HostQuery {
+    let context: CommandContext
+    let engine: EngineBinary
+
+    static func prepare(_ target: TargetOptions) async throws -> HostQuery {
+        do {
+            return HostQuery(context: try CommandContext.load(target), engine: try await EngineBinary.locate())
+        } catch {
+            throw fail(error)
+        }
+    }
+
+    /// One answer per host: the engine's answer event, or the report of why there is none.
+    func run(_ command: EngineCommand, limit: Int? = nil) async -> [(HostConfig, EngineEvent?, HostReport, Int32)] {
+        let query = context.query(limit: limit)
+        return await FleetRunner.run(context.hosts, limit: 16) { host in
+            let start = ContinuousClock.now
+            do {
+                let run = try await context.client(for: host, engine: engine).run(command, input: query)
+                let answer = run.events.last { [.state, .history, .lock].contains($0.event) }
+                return (host, answer, HostReport.from(run: run, host: host, totalMs: start.elapsedMs), run.status)
+            } catch {
+                return (host, nil, HostReport(host: host.name, state: .failed, message: "\(error)"), 5)
+            }
+        }
+    }
+}
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show what runs where: release, slot, units and lock on every host.")
+
+    @OptionGroup var target: TargetOptions
+    @OptionGroup var output: OutputOptions
+
+    struct HostStatus: Encodable {
+        let host: String
+        let reachable: Bool
+        let release: ReleaseRef?
+        let slot: Slot?
+        let healthy: Bool?
+        let units: [UnitState]
+        let lock: LockInfo?
+        let message: String?
+    }
+
+    func run() async throws {
+        let query = try await HostQuery.prepare(target)
+        let answers = await query.run(.status)
+        let statuses = answers.map { host, answer, report, _ -> HostStatus in
+            let units = answer?.units ?? []
+            let active = answer?.manifest?.activeSlot
+            let activeUnits = units.filter { unit in active.map { unit.unit.hasSuffix("@\($0.rawValue).service") } ?? false }
+            return HostStatus(host: host.name, reachable: answer != nil, release: answer?.manifest?.current, slot: active,
+                              healthy: answer == nil ? nil : (!activeUnits.isEmpty && activeUnits.allSatisfy { $0.active == "active" }),
+                              units: units, lock: answer?.lock, message: answer == nil ? report.message : nil)
+        }
+        if output.json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            Printer.shared.line(String(decoding: try encoder.encode(statuses), as: UTF8.self))
+        } else {
+            var rows = [["HOST", "REACHABLE", "RELEASE", "LABEL", "SLOT", "HEALTHY", "LOCK"]]
+            for status in statuses {
+                rows.append([status.host, status.reachable ? "yes" : "no", status.release?.id ?? "-",
+                             status.release?.label ?? "-", status.slot?.rawValue ?? "-",
+                             status.healthy.map { $0 ? "yes" : "no" } ?? "-", status.lock?.state.rawValue ?? "-"])
+            }
+            for row in table(rows) { Printer.shared.line(row) }
+            for status in statuses where status.message != nil {
+                Printer.shared.line("\(status.host): \(status.message!)")
+            }
+        }
+        if statuses.contains(where: { !$0.reachable }) { throw ExitCode(BerthExit.unreachable) }
+    }
+}
+
+struct History: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the deploy history recorded on every host, newest first.")
+
+    @OptionGroup var target: TargetOptions
+    @OptionGroup var output: OutputOptions
+
+    @Option(help: "How many entries per host.")
+    var limit = 10
+
+    struct HostHistory: Encodable {
+        let host: String
+        let entries: [HistoryEntry]?
+        let message: String?
+    }
+
+    func run() async throws {
+        let query = try await HostQuery.prepare(target)
+        let answers = await query.run(.history, limit: limit)
+        let histories = answers.map { host, answer, report, _ in
+            HostHistory(host: host.name, entries: answer?.history, message: answer == nil ? report.message : nil)
+        }
+        if output.json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            Printer.shared.line(String(decoding: try encoder.encode(histories), as: UTF8.self))
+        } else {
+            for history in histories {
+                Printer.shared.line("\(history.host):")
+                if let message = history.message { Printer.shared.line("  \(message)"); continue }
+                var rows = [["WHEN", "KIND", "RELEASE", "LABEL", "RESULT", "BY", "TIME"]]
+                for entry in history.entries ?? [] {
+                    let ms = entry.steps.reduce(0) { $0 + $1.ms }
+                    rows.append([entry.finishedAt, entry.kind.rawValue, entry.release?.id ?? "-", entry.release?.label ?? "-",
+                                 entry.result.rawValue, "\(entry.requestedBy.user)@\(entry.requestedBy.machine)", "\(ms) ms"])
+                }
+                for row in table(rows) { Printer.shared.line("  " + row) }
+            }
+        }
+        if histories.contains(where: { $0.entries == nil }) { throw ExitCode(BerthExit.unreachable) }
+    }
+}
+
+struct Lock: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Inspect or release the deploy lock of an environment.",
+        subcommands: [LockStatus.self, LockRelease.self])
+
+    struct LockStatus: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "status", abstract: "Show who holds the deploy lock on every host, and whether its deploy died.")
+        @OptionGroup var target: TargetOptions
+        @OptionGroup var output: OutputOptions
+        func run() async throws { try await Lock.report(.lockStatus, target: target, output: output) }
+    }
+
+    struct LockRelease: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "release", abstract: "Remove a stale deploy lock left by a deploy that died (a live deploy's lock is never removed).")
+        @OptionGroup var target: TargetOptions
+        @OptionGroup var output: OutputOptions
+        func run() async throws { try await Lock.report(.lockRelease, target: target, output: output) }
+    }
+
+    struct HostLock: Encodable {
+        let host: String
+        let lock: LockInfo?
+        let message: String?
+    }
+
+    static func report(_ command: EngineCommand, target: TargetOptions, output: OutputOptions) async throws {
+        let query = try await HostQuery.prepare(target)
+        let answers = await query.run(command)
+        let locks = answers.map { host, answer, report, _ in
+            HostLock(host: host.name, lock: answer?.lock, message: report.message ?? answer?.message)
+        }
+        if output.json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            Printer.shared.line(String(decoding: try encoder.encode(locks), as: UTF8.self))
+        } else {
+            var rows = [["HOST", "LOCK", "HOLDER", "SINCE", "NOTE"]]
+            for lock in locks {
+                let holder = lock.lock?.holder.map { "\($0.user)@\($0.machine) pid \($0.pid) (\($0.command))" } ?? "-"
+                rows.append([lock.host, lock.lock?.state.rawValue ?? "?", holder, lock.lock?.since ?? "-", lock.message ?? ""])
+            }
+            for row in table(rows) { Printer.shared.line(row) }
+        }
+        let codes = answers.map(\.3)
+        if codes.contains(3) { throw ExitCode(BerthExit.lockHeld) }
+        if answers.contains(where: { $0.1 == nil }) { throw ExitCode(BerthExit.unreachable) }
+    }
+}

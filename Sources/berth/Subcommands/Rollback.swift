@@ -1,0 +1,51 @@
+import ArgumentParser
+import BerthControl
+import BerthCore
+import Foundation
+
+struct Rollback: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Move traffic back to an earlier release, behind the same health gate as a deploy.")
+
+    @OptionGroup var target: TargetOptions
+    @OptionGroup var output: OutputOptions
+
+    @Argument(help: "Release id to return to (default: the release before the current one on each host).")
+    var release: String?
+
+    @Option(help: "How many hosts to roll back at once.")
+    var parallel = 16
+
+    func run() async throws {
+        let progress = makeProgress(json: output.json)
+        let context: CommandContext
+        let engine: EngineBinary
+        var plans: [String: DeployPlan] = [:]
+        do {
+            context = try CommandContext.load(target)
+            let settings = try context.app.settings(for: context.env.name)
+            engine = try await EngineBinary.locate()
+            for host in context.hosts {
+                plans[host.name] = try context.planner.rollbackPlan(env: context.env.name, host: host, to: release,
+                                                                    settings: settings, requestedBy: context.requester)
+            }
+        } catch {
+            throw fail(error)
+        }
+        progress.headline("Rolling back \(context.app.config.name) in \(context.env.name) to \(release ?? "the previous release")")
+        let results = await FleetRunner.run(context.hosts, limit: parallel) { host -> (HostReport, Int32) in
+            let start = ContinuousClock.now
+            do {
+                let run = try await context.client(for: host, engine: engine)
+                    .run(.rollback, input: plans[host.name]!) { progress.event(host: host.name, $0) }
+                return (HostReport.from(run: run, host: host, totalMs: start.elapsedMs), run.status)
+            } catch {
+                return (HostReport(host: host.name, state: .failed, message: "\(error)", totalMs: start.elapsedMs), 5)
+            }
+        }
+        let reports = results.map(\.0)
+        let code = BerthExit.code(for: reports, engineStatuses: results.map(\.1))
+        progress.summary(command: "rollback", reports: reports, exitCode: code, extra: ["environment": context.env.name])
+        if code != 0 { throw ExitCode(code) }
+    }
+}

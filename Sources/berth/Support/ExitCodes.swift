@@ -1,0 +1,23 @@
+import ArgumentParser
+import BerthControl
+
+/// Berth's documented exit codes (docs/cli.md). CI scripts rely on them: never renumber.
+enum BerthExit {
+    static let success: Int32 = 0
+    static let hostFailed: Int32 = 1
+    static let badInput: Int32 = 2
+    static let lockHeld: Int32 = 3
+    static let releaseNotFound: Int32 = 4
+    static let unreachable: Int32 = 6
+    static let skippedOptional: Int32 = 10
+
+    /// The exit code that sums up a fleet's reports: the most serious state wins.
+    static func code(for reports: [HostReport], engineStatuses: [Int32] = []) -> Int32 {
+        if engineStatuses.contains(3) { return lockHeld }
+        if engineStatuses.contains(4) { return releaseNotFound }
+        if reports.contains(where: { $0.state == .failed || $0.state == .rolledBack }) { return hostFailed }
+        if reports.contains(where: { $0.state == .unreachable }) { return unreachable }
+        if reports.contains(where: { $0.state == .skipped }) { return skippedOptional }
+        return success
+    }
+}
