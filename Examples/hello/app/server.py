@@ -6,7 +6,7 @@ ready, and says which release it is at `/`. On SIGTERM it stops accepting, finis
 has, and exits — the graceful shutdown Berth's drain relies on.
 
 Knobs for tests: HELLO_FAIL_HEALTH=1 makes `/health` answer 503 forever (a release that must never
-receive traffic); HELLO_START_DELAY (seconds) delays readiness.
+receive traffic); HELLO_START_DELAY (seconds, or a START_DELAY file in the release) delays readiness.
 """
 import http.server
 import json
@@ -73,6 +73,11 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 def main():
     delay = float(os.environ.get("HELLO_START_DELAY", "0"))
+    try:
+        with open(os.path.join(HERE, "START_DELAY")) as f:
+            delay = float(f.read().strip())
+    except OSError:
+        pass
     if delay:
         time.sleep(delay)
     server = Server(("127.0.0.1", PORT), Handler)
