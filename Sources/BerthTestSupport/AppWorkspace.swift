@@ -1,0 +1,77 @@
+import Foundation
+
+/// A private copy of the example app in a temporary folder, with its own app file, so a test can
+/// change versions and knobs without touching the repository or other tests.
+public struct AppWorkspace: Sendable {
+    public let directory: String
+    public let appName: String
+
+    /// Copies Examples/hello and writes a berth.yml for `appName` on the given hosts (ssh aliases).
+    public static func make(appName: String, hosts: [String], port: Int, domain: String,
+                            extraYAML: String = "") throws -> AppWorkspace {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-app-\(appName)-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let source = Repository.root.appendingPathComponent("Examples/hello")
+        try FileManager.default.copyItem(atPath: source.appendingPathComponent("app").path, toPath: directory + "/app")
+        try FileManager.default.copyItem(atPath: source.appendingPathComponent(".env.production").path,
+                                         toPath: directory + "/.env.production")
+        let hostEntries = hosts.map { "  \($0):\n    address: \($0)\n    roles: [web]\n" }.joined()
+        let yaml = """
+        app: \(appName)
+        release:
+          path: app
+          keep: 3
+          shared: [media]
+        hosts:
+        \(hostEntries)services:
+          web:
+            command: python3 server.py
+            role: web
+            port: \(port)
+            health:
+              path: /health
+              interval: 50ms
+              timeout: 1s
+              attempts: 60
+          worker:
+            command: python3 worker.py
+            role: web
+        proxy:
+          domains:
+            \(domain): web
+        environments:
+          production:
+            hosts: [\(hosts.joined(separator: ", "))]
+            env_file: .env.production
+        \(extraYAML)
+        """
+        try yaml.write(toFile: directory + "/berth.yml", atomically: true, encoding: .utf8)
+        return AppWorkspace(directory: directory, appName: appName)
+    }
+
+    /// The version the app reports (`app/VERSION`); a new version is a new release.
+    public func setVersion(_ version: String) throws {
+        try (version + "\n").write(toFile: directory + "/app/VERSION", atomically: true, encoding: .utf8)
+    }
+
+    /// Makes the release's /health answer 503 (a release that must never get traffic), or not.
+    public func setFailingHealth(_ failing: Bool) throws {
+        try setFile("app/FAIL_HEALTH", failing ? "1\n" : nil)
+    }
+
+    /// Delays the app's readiness by `seconds` (nil: no delay).
+    public func setStartDelay(_ seconds: Double?) throws {
+        try setFile("app/START_DELAY", seconds.map { "\($0)\n" })
+    }
+
+    private func setFile(_ relative: String, _ content: String?) throws {
+        let path = directory + "/" + relative
+        if let content {
+            try content.write(toFile: path, atomically: true, encoding: .utf8)
+        } else if FileManager.default.fileExists(atPath: path) {
+            try FileManager.default.removeItem(atPath: path)
+        }
+    }
+
+    public func remove() { try? FileManager.default.removeItem(atPath: directory) }
+}
