@@ -1,0 +1,225 @@
+import BerthCore
+
+/// The whole app file: reads every section, then checks what sections say about each other
+/// (roles, host names, routed services, ports, unit names).
+struct AppFileSection {
+    static let keys = ["app", "release", "hosts", "services", "proxy", "environments"]
+    static let required = "app, release, hosts, services and environments"
+    /// `<app>-<env>-<service>` prefixes unit names (`...@green.service`); longer is not sane to read.
+    static let maxUnitPrefix = 64
+
+    private(set) var name: String?
+    private(set) var release: ReleaseSection?
+    private(set) var hosts: HostsSection?
+    private(set) var services: ServicesSection?
+    private(set) var proxy: ProxySection?
+    private(set) var environments: EnvironmentsSection?
+    /// Where `environments:` is written: unknown environment names asked for later point here.
+    private(set) var environmentsLocation: SourceLocation
+
+    init(_ root: ConfigNode?, file: String, _ diagnostics: Diagnostics) {
+        environmentsLocation = SourceLocation(file: file, line: 1, column: 1)
+        guard let root else {
+            diagnostics.add(environmentsLocation, "the app file is empty; it needs the keys \(Self.required)")
+            return
+        }
+        guard case .mapping = root.content else {
+            diagnostics.add(root.location, "the app file must be a mapping with the keys \(Self.required), found \(root.found)")
+            return
+        }
+        guard let fields = diagnostics.check({ () throws(ConfigError) in
+            try Fields(root, context: "at the top level", allowed: Self.keys, diagnostics)
+        }) else { return }
+
+        name = diagnostics.check { () throws(ConfigError) in try fields.required("app").name("app") }
+        release = diagnostics.check { () throws(ConfigError) in
+            try ReleaseSection(fields.required("release"), diagnostics)
+        }
+        let before = diagnostics.errors.count
+        hosts = diagnostics.check { () throws(ConfigError) in try HostsSection(fields.required("hosts"), diagnostics) }
+        let hostsClean = diagnostics.errors.count == before
+        services = diagnostics.check { () throws(ConfigError) in
+            try ServicesSection(fields.required("services"), diagnostics)
+        }
+        if let node = fields.optional("proxy") {
+            proxy = diagnostics.check { () throws(ConfigError) in try ProxySection(node, context: "in proxy", diagnostics) }
+        }
+        if let node = fields.optional("environments") { environmentsLocation = node.location }
+        environments = diagnostics.check { () throws(ConfigError) in
+            try EnvironmentsSection(fields.required("environments"), diagnostics)
+        }
+
+        if hostsClean { checkRoles(diagnostics) }
+        checkEnvironmentHosts(diagnostics)
+        checkRoutes(diagnostics)
+        checkServicePorts(diagnostics)
+        checkEnvironmentPorts(diagnostics)
+        checkUnitNames(diagnostics)
+    }
+
+    // MARK: Cross-checks
+
+    /// Every service's role is held by at least one host.
+    private func checkRoles(_ diagnostics: Diagnostics) {
+        guard let hosts, let services else { return }
+        let roles = hosts.allRoles
+        for service in services.services {
+            guard let node = service.roleNode, !roles.contains(service.config.role) else { continue }
+            let hint = Suggestion.hint(for: service.config.role, in: roles, listing: "roles")
+            diagnostics.add(node.location, "no host has role '\(service.config.role)'; \(hint)")
+        }
+    }
+
+    /// Environments name hosts that exist.
+    private func checkEnvironmentHosts(_ diagnostics: Diagnostics) {
+        guard let hosts, let environments else { return }
+        for environment in environments.environments {
+            for (host, node) in environment.hosts where !hosts.names.contains(host) {
+                let hint = Suggestion.hint(for: host, in: hosts.names, listing: "hosts")
+                diagnostics.add(node.location, "unknown host '\(host)'; \(hint)")
+            }
+        }
+    }
+
+    private var allProxies: [ProxySection] {
+        [proxy].compactMap { $0 } + (environments?.environments.compactMap(\.proxy) ?? [])
+    }
+
+    /// Domains route to services that exist and have a port.
+    private func checkRoutes(_ diagnostics: Diagnostics) {
+        guard let services else { return }
+        for route in allProxies.flatMap(\.routes) {
+            guard services.names.contains(route.service) else {
+                let hint = Suggestion.hint(for: route.service, in: services.names, listing: "services")
+                diagnostics.add(route.serviceNode.location, "unknown service '\(route.service)'; \(hint)")
+                continue
+            }
+            if let service = services.service(named: route.service), !service.hasPortKey {
+                diagnostics.add(route.serviceNode.location,
+                                "domain '\(route.domain)' routes to service '\(route.service)', which has no port; "
+                                    + "add a port to '\(route.service)'")
+            }
+        }
+    }
+
+    /// Blue and green ports (`port`, `port + 1`) of two services never overlap. Offsets shift every
+    /// service of an environment alike, so checking the base ports covers every environment.
+    private func checkServicePorts(_ diagnostics: Diagnostics) {
+        guard let services else { return }
+        let withPorts = services.services.filter { $0.portNode != nil }
+        for (index, service) in withPorts.enumerated() {
+            guard let port = service.config.port, let node = service.portNode else { continue }
+            for earlier in withPorts[..<index] {
+                guard let other = earlier.config.port, abs(other - port) <= 1 else { continue }
+                diagnostics.add(node.location,
+                                "service '\(service.config.name)' uses ports \(port) and \(port + 1), which overlap ports "
+                                    + "\(other) and \(other + 1) of service '\(earlier.config.name)'; "
+                                    + "keep service ports at least 2 apart")
+                break
+            }
+        }
+    }
+
+    /// Offsets keep ports within 65535, and two environments that share a host never use the same
+    /// port on it.
+    private func checkEnvironmentPorts(_ diagnostics: Diagnostics) {
+        guard let services, let environments, let hosts else { return }
+        let withPorts = services.services.filter { $0.portNode != nil }
+        for environment in environments.environments {
+            guard let node = environment.portOffsetNode else { continue }
+            for service in withPorts {
+                guard let port = service.config.port, port + environment.portOffset + 1 > 65535 else { continue }
+                let shifted = port + environment.portOffset
+                diagnostics.add(node.location,
+                                "port_offset \(environment.portOffset) moves service '\(service.config.name)' to ports "
+                                    + "\(shifted) and \(shifted + 1), past 65535")
+                break
+            }
+        }
+        let all = environments.environments
+        for (index, later) in all.enumerated() {
+            for earlier in all[..<index] {
+                if let clash = Self.portClash(earlier, later, hosts: hosts, services: withPorts) {
+                    diagnostics.add((later.portOffsetNode ?? later.nameNode).location, clash)
+                }
+            }
+        }
+    }
+
+    private static func portClash(_ earlier: EnvironmentSection, _ later: EnvironmentSection, hosts: HostsSection,
+                                  services: [ServiceSection]) -> String? {
+        let earlierHosts = Set(earlier.hosts.map(\.name))
+        for (hostName, _) in later.hosts where earlierHosts.contains(hostName) {
+            guard let host = hosts.hosts.first(where: { $0.config.name == hostName }) else { continue }
+            let local = services.filter { host.config.roles.contains($0.config.role) }
+            for service in local {
+                guard let port = service.config.port else { continue }
+                let mine = port + later.portOffset
+                for other in local {
+                    guard let otherPort = other.config.port else { continue }
+                    let theirs = otherPort + earlier.portOffset
+                    guard abs(mine - theirs) <= 1 else { continue }
+                    return "environments '\(earlier.name)' and '\(later.name)' share host '\(hostName)', where service "
+                        + "'\(service.config.name)' of '\(later.name)' (ports \(mine) and \(mine + 1)) overlaps service "
+                        + "'\(other.config.name)' of '\(earlier.name)' (ports \(theirs) and \(theirs + 1)); "
+                        + "choose port_offset values that keep them apart"
+                }
+            }
+        }
+        return nil
+    }
+
+    /// `<app>-<env>-<service>` stays short enough to read in `systemctl` and `journalctl`.
+    private func checkUnitNames(_ diagnostics: Diagnostics) {
+        guard let name, let services, let environments else { return }
+        guard let longest = services.names.filter(Name.isValid).max(by: { $0.count < $1.count }) else { return }
+        for environment in environments.environments where Name.isValid(environment.name) {
+            let prefix = "\(name)-\(environment.name)-\(longest)"
+            guard prefix.count > Self.maxUnitPrefix else { continue }
+            diagnostics.add(environment.nameNode.location,
+                            "unit names in environment '\(environment.name)' would be too long: '\(prefix)' has "
+                                + "\(prefix.count) characters, at most \(Self.maxUnitPrefix) are allowed; "
+                                + "shorten the app, environment or service name")
+        }
+    }
+
+    // MARK: Model
+
+    /// The validated model; only meaningful when no errors were recorded.
+    var config: AppConfig {
+        let proxied = Set(allProxies.flatMap(\.routes).map(\.service))
+        return AppConfig(
+            name: name ?? "",
+            release: release?.config ?? ReleaseConfig(path: ""),
+            hosts: hosts?.hosts.map(\.config) ?? [],
+            services: services?.services.map { section in
+                var service = section.config
+                service.proxied = proxied.contains(service.name)
+                return service
+            } ?? [],
+            proxy: proxy?.config ?? ProxyConfig(),
+            environments: environments?.environments.map { section in
+                EnvironmentConfig(name: section.name, hosts: section.hosts.map(\.name),
+                                  envFiles: section.envFiles.map(\.path), portOffset: section.portOffset,
+                                  proxy: section.proxy?.config)
+            } ?? [])
+    }
+
+    /// Where values that are checked against the file system are written.
+    var sourceMap: SourceMap {
+        var map = SourceMap(releasePath: release?.pathLocation ?? environmentsLocation,
+                            environments: environmentsLocation)
+        for environment in environments?.environments ?? [] {
+            map.envFiles[environment.name] = environment.envFiles.map(\.node.location)
+        }
+        return map
+    }
+}
+
+/// Locations kept after parsing, for errors found later (missing files, unknown environments).
+struct SourceMap: Sendable, Equatable {
+    var releasePath: SourceLocation
+    var environments: SourceLocation
+    /// Per environment, where each `env_file` path is written (same order as `envFiles`).
+    var envFiles: [String: [SourceLocation]] = [:]
+}

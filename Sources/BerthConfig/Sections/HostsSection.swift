@@ -1,0 +1,56 @@
+import BerthCore
+
+/// `hosts:` — machines reached over SSH, by the name the rest of the file uses.
+struct HostsSection {
+    private(set) var hosts: [HostSection] = []
+    /// Every host name written, even for hosts that had errors, so references to them do not
+    /// add a second, misleading error.
+    private(set) var names: [String] = []
+
+    init(_ node: ConfigNode, _ diagnostics: Diagnostics) throws(ConfigError) {
+        let entries = try node.namedEntries("host", diagnostics)
+        if entries.isEmpty { throw node.error("'hosts' must define at least one host") }
+        for entry in entries {
+            names.append(entry.name)
+            diagnostics.check { () throws(ConfigError) in try Name.check(entry.name, kind: "host", at: entry.key.location) }
+            if let host = diagnostics.check({ () throws(ConfigError) in try HostSection(entry, diagnostics) }) {
+                hosts.append(host)
+            }
+        }
+    }
+
+    var allRoles: [String] {
+        var roles: [String] = []
+        for role in hosts.flatMap(\.config.roles) where !roles.contains(role) { roles.append(role) }
+        return roles
+    }
+}
+
+/// One host under `hosts:`.
+struct HostSection {
+    static let keys = ["address", "user", "port", "roles", "optional"]
+
+    private(set) var config: HostConfig
+
+    init(_ entry: NamedEntry, _ diagnostics: Diagnostics) throws(ConfigError) {
+        let fields = try Fields(entry.value, context: "in host '\(entry.name)'", allowed: Self.keys, diagnostics)
+        config = HostConfig(name: entry.name, address: "", roles: [])
+        config.address = diagnostics.check { () throws(ConfigError) in
+            let node = try fields.required("address")
+            let address = try node.text(expected: "an address")
+            try SSHWord.check(address, label: "address", at: node.location)
+            return address
+        } ?? ""
+        config.user = diagnostics.check { () throws(ConfigError) in
+            guard let node = fields.optional("user") else { return nil }
+            let user = try node.text(expected: "a user name")
+            try SSHWord.check(user, label: "user", at: node.location)
+            return user
+        }
+        config.port = diagnostics.check { () throws(ConfigError) in try fields.optional("port")?.integer(in: 1...65535) }
+        config.roles = diagnostics.check { () throws(ConfigError) in
+            try fields.required("roles").names("role", nonEmpty: true, diagnostics).map(\.name)
+        } ?? []
+        config.optional = diagnostics.check { () throws(ConfigError) in try fields.optional("optional")?.bool() } ?? false
+    }
+}
