@@ -1,0 +1,77 @@
+import BerthCore
+import FoundationEssentials
+import Glibc
+
+/// Where the engine's events go: stdout as JSON lines for `berth`, or a list in tests.
+public protocol EventSink: AnyObject {
+    func emit(_ event: EngineEvent)
+}
+
+/// One JSON object per line on a file descriptor, written with a single `write` each so a line
+/// reaches the controller at once. A vanished reader (the controller died) is ignored: the engine
+/// finishes its phase regardless.
+public final class JSONLinesSink: EventSink {
+    private let fd: Int32
+    private let encoder = EngineJSON.encoder()
+
+    public init(fd: Int32 = STDOUT_FILENO) {
+        self.fd = fd
+    }
+
+    public func emit(_ event: EngineEvent) {
+        guard var line = try? encoder.encode(event) else { return }
+        line.append(UInt8(ascii: "\n"))
+        try? Files.writeAll(fd, Array(line), path: "standard output")
+    }
+}
+
+/// Keeps every event, for tests.
+public final class CollectingSink: EventSink {
+    public private(set) var events: [EngineEvent] = []
+    public init() {}
+    public func emit(_ event: EngineEvent) { events.append(event) }
+}
+
+/// The JSON settings of every file and line the engine writes: sorted keys for stable output.
+public enum EngineJSON {
+    public static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    public static func encodeLine<T: Encodable>(_ value: T) throws -> String {
+        String(decoding: try encoder().encode(value), as: UTF8.self)
+    }
+
+    public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+        try JSONDecoder().decode(type, from: Data(bytes))
+    }
+
+    /// A decoding failure as a short phrase: what is wrong, and where.
+    public static func describe(_ error: any Error) -> String {
+        guard let error = error as? DecodingError else { return "\(error)" }
+        func path(_ context: DecodingError.Context) -> String {
+            let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+            return keys.isEmpty ? "at the top level" : "at \(keys.hasPrefix(".") ? String(keys.dropFirst()) : keys)"
+        }
+        switch error {
+        case let .keyNotFound(key, context):
+            return "the key '\(key.stringValue)' is missing \(path(context))"
+        case let .typeMismatch(type, context):
+            return "expected \(type) \(path(context))"
+        case let .valueNotFound(type, context):
+            return "expected \(type) but found null \(path(context))"
+        case let .dataCorrupted(context):
+            return "\(context.debugDescription.trimmingSuffix(".")) \(path(context))"
+        @unknown default:
+            return "\(error)"
+        }
+    }
+}
+
+extension String {
+    func trimmingSuffix(_ suffix: String) -> String {
+        hasSuffix(suffix) ? String(dropLast(suffix.count)) : self
+    }
+}

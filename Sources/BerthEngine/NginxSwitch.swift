@@ -1,0 +1,94 @@
+import BerthCore
+
+/// Moves an environment's traffic by rewriting its nginx site and reloading nginx, and waits for
+/// the workers that still serve the old slot to finish.
+///
+/// nginx's reload is graceful: the master starts new workers with the new site and tells the old
+/// ones to finish their requests and exit. Only once they are gone may the old slot stop, or
+/// requests still in flight through them fail; that wait is `drain`.
+public struct NginxSwitch {
+    public let system: any SystemControl
+    public let siteFile: String
+    /// How long a reload may take to start new workers before the switch counts as failed.
+    public var reloadLimitMilliseconds = 5_000
+
+    public init(system: any SystemControl, siteFile: String) {
+        self.system = system
+        self.siteFile = siteFile
+    }
+
+    /// The old workers of one reload, to wait for.
+    public struct Drain: Equatable, Sendable {
+        public var master: Int32
+        public var workers: Set<Int32>
+    }
+
+    /// Whether the site on disk is already `site` (nil: no site file).
+    public func isCurrent(_ site: String?) -> Bool {
+        (try? Files.readString(siteFile)) == site
+    }
+
+    /// Writes `site` (nil removes the file), has nginx check it and reloads. On any failure the
+    /// previous file is put back and nginx keeps serving as before. Returns the old workers to
+    /// drain, nil when nothing had to be reloaded.
+    public func apply(_ site: String?) async throws(StepFailure) -> Drain? {
+        let previous: String?
+        do { previous = try Files.readString(siteFile) } catch { throw StepFailure("\(error).") }
+        guard previous != site else { return nil }
+        try write(site)
+
+        if let complaint = await system.testNginx() {
+            try? write(previous)
+            throw StepFailure("nginx rejected the new site (\(complaint)); the previous site is back and still serves.")
+        }
+        guard let master = system.nginxMaster() else {
+            do {
+                try await system.startNginx()
+            } catch {
+                try? write(previous)
+                throw StepFailure("nginx was not running and could not be started (\(error.message)).")
+            }
+            return nil
+        }
+        let before = system.children(of: master)
+        do {
+            try system.reloadNginx(master: master)
+        } catch {
+            try? write(previous)
+            throw StepFailure("\(error.message); the previous site is back.")
+        }
+        let waited = Stopwatch()
+        while waited.milliseconds < reloadLimitMilliseconds {
+            if !system.children(of: master).subtracting(before).isEmpty {
+                return Drain(master: master, workers: before)
+            }
+            await pause(milliseconds: 2)
+        }
+        try? write(previous)
+        try? system.reloadNginx(master: master)
+        throw StepFailure("nginx started no new workers within \(reloadLimitMilliseconds / 1000) s of the reload; the previous site is back (see nginx's error log).")
+    }
+
+    /// Waits until the old workers have exited; false if some still run after `limitMilliseconds`.
+    public func drain(_ drain: Drain, limitMilliseconds: Int) async -> Bool {
+        let waited = Stopwatch()
+        while true {
+            if system.children(of: drain.master).isDisjoint(with: drain.workers) { return true }
+            if waited.milliseconds >= limitMilliseconds { return false }
+            await pause(milliseconds: 10)
+        }
+    }
+
+    private func write(_ site: String?) throws(StepFailure) {
+        do {
+            if let site {
+                try Files.makeDirectories(Files.directory(of: siteFile))
+                try Files.writeAtomically(siteFile, site, mode: 0o644)
+            } else {
+                try Files.remove(siteFile)
+            }
+        } catch {
+            throw StepFailure("\(error).")
+        }
+    }
+}

@@ -1,0 +1,113 @@
+import BerthCore
+
+/// Checks a plan before the engine touches anything: every value that becomes a path, a unit
+/// name, a port or a line in a generated file must be one the engine can use safely. The CLI's
+/// config checks should make these failures impossible; the engine does not rely on it.
+public enum PlanCheck {
+    public static func validate(_ plan: DeployPlan, command: EngineCommand) throws(EngineError) {
+        func fail(_ message: String) -> EngineError { .badInput("the \(command.rawValue) plan is invalid: \(message).") }
+
+        guard plan.schema == DeployPlan.currentSchema else {
+            throw .badInput("the plan has schema \(plan.schema) but this engine reads schema \(DeployPlan.currentSchema); run a berth that matches the engine.")
+        }
+        let expected: DeployPlan.Kind = command == .rollback ? .rollback : .deploy
+        guard plan.kind == expected else { throw fail("its kind is '\(plan.kind.rawValue)' but the command is '\(command.rawValue)'") }
+        for (what, value) in [("app", plan.app), ("env", plan.env)] where !isName(value) {
+            throw fail("\(what) '\(value)' must be letters, digits, '.', '_' or '-', starting with a letter or digit")
+        }
+        for (what, path) in [("root", plan.root), ("systemdDir", plan.systemdDir), ("nginxDir", plan.nginxDir)] {
+            guard path.hasPrefix("/"), !path.contains("\n"), !path.split(separator: "/").contains("..") else {
+                throw fail("\(what) '\(path)' must be an absolute path")
+            }
+        }
+        if let release = plan.release, plan.kind == .deploy {
+            guard isName(release.id) else { throw fail("release id '\(release.id)' must be letters, digits, '.', '_' or '-'") }
+        } else if let release = plan.release {
+            // A rollback target is only looked up among kept releases (by id, label or id prefix).
+            guard !release.id.isEmpty, !release.id.contains(where: { $0 == "/" || $0.isNewline }) else {
+                throw fail("the release to roll back to must be an id or a label, not '\(release.id)'")
+            }
+        } else if plan.kind == .deploy {
+            throw fail("a deploy needs a release")
+        }
+        guard plan.keepReleases >= 1 else { throw fail("keepReleases must be at least 1, not \(plan.keepReleases)") }
+        guard !plan.services.isEmpty || plan.kind == .rollback else { throw fail("there are no services to run on this host") }
+
+        var names: Set<String> = []
+        var ports: [Int: String] = [:]
+        for service in plan.services {
+            guard isName(service.name) else { throw fail("service name '\(service.name)' must be letters, digits, '.', '_' or '-'") }
+            guard names.insert(service.name).inserted else { throw fail("service '\(service.name)' appears twice") }
+            guard !service.command.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\0" }),
+                  !service.command.allSatisfy({ $0 == " " || $0 == "\t" }) else {
+                throw fail("service '\(service.name)' needs a command on one line")
+            }
+            guard service.stopTimeoutMs > 0 else { throw fail("service '\(service.name)' needs a positive stopTimeoutMs") }
+            if let port = service.port {
+                guard (1...65_534).contains(port) else { throw fail("service '\(service.name)' has port \(port); ports go from 1 to 65534 (green uses port + 1)") }
+                for slotPort in [port, port + 1] {
+                    if let other = ports[slotPort] {
+                        throw fail("services '\(other)' and '\(service.name)' both use port \(slotPort) (each service takes its port and the next one, for the green slot)")
+                    }
+                    ports[slotPort] = service.name
+                }
+            }
+            if let health = service.health {
+                guard health.path.hasPrefix("/"), !health.path.contains(where: { $0 == " " || $0 == "\n" || $0 == "\r" }) else {
+                    throw fail("service '\(service.name)' has health path '\(health.path)'; it must start with '/' and hold no spaces")
+                }
+                guard health.attempts >= 1, health.intervalMs >= 0, health.timeoutMs >= 1 else {
+                    throw fail("service '\(service.name)' needs attempts ≥ 1, intervalMs ≥ 0 and timeoutMs ≥ 1 in its health check")
+                }
+            }
+        }
+        if let proxy = plan.proxy {
+            guard (1...65_535).contains(proxy.listen) else { throw fail("proxy listen port \(proxy.listen) is not a port") }
+            for site in proxy.sites {
+                guard let service = plan.services.first(where: { $0.name == site.service }), service.proxied, service.port != nil else {
+                    throw fail("a proxy site routes to '\(site.service)', which is not a proxied service with a port on this host")
+                }
+                guard !site.domains.isEmpty, site.domains.allSatisfy(isDomain) else {
+                    throw fail("the proxy site of '\(site.service)' needs domains made of letters, digits, '.', '-', '_' or '*'")
+                }
+            }
+        }
+        for variable in plan.environment {
+            guard EnvironmentFile.isValidName(variable.name) else {
+                throw fail("'\(variable.name)' is not a valid environment variable name (letters, digits and '_', not starting with a digit)")
+            }
+            guard !variable.value.contains("\0") else { throw fail("the value of \(variable.name) contains a NUL byte") }
+        }
+        for dir in plan.sharedDirs {
+            let parts = dir.split(separator: "/", omittingEmptySubsequences: false)
+            guard !dir.isEmpty, !dir.hasPrefix("/"), !parts.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }),
+                  !dir.contains("\n") else {
+                throw fail("shared directory '\(dir)' must be a relative path inside the release, without '..'")
+            }
+        }
+    }
+
+    public static func validate(_ query: StateQuery) throws(EngineError) {
+        for (what, value) in [("app", query.app), ("env", query.env)] where !isName(value) {
+            throw .badInput("the query is invalid: \(what) '\(value)' must be letters, digits, '.', '_' or '-'.")
+        }
+        guard query.root.hasPrefix("/"), !query.root.split(separator: "/").contains("..") else {
+            throw .badInput("the query is invalid: root '\(query.root)' must be an absolute path.")
+        }
+        if let limit = query.limit, limit < 0 { throw .badInput("the query is invalid: limit must not be negative.") }
+    }
+
+    /// A safe file and unit name: `[A-Za-z0-9][A-Za-z0-9._-]*`, at most 100 characters.
+    static func isName(_ value: String) -> Bool {
+        guard let first = value.unicodeScalars.first, isAlphanumeric(first), value.unicodeScalars.count <= 100 else { return false }
+        return value.unicodeScalars.allSatisfy { isAlphanumeric($0) || $0 == "." || $0 == "_" || $0 == "-" }
+    }
+
+    static func isDomain(_ value: String) -> Bool {
+        !value.isEmpty && value.unicodeScalars.allSatisfy { isAlphanumeric($0) || ".-_*".unicodeScalars.contains($0) }
+    }
+
+    private static func isAlphanumeric(_ scalar: Unicode.Scalar) -> Bool {
+        ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
+    }
+}

@@ -1,0 +1,406 @@
+import BerthCore
+
+/// What tests change about a run; the defaults are what a host needs.
+public struct EngineSettings: Sendable {
+    /// Where a deploy reads the release archive from.
+    public var releaseSource: ReleaseStore.Source = .standardInput
+    /// How long the drain waits for nginx's old workers before it carries on with a warning.
+    public var drainLimitMilliseconds = 30_000
+    public var healthProbe = HTTPProbe()
+
+    public init() {}
+}
+
+/// A deploy or rollback on one host: takes the lock, starts the release in the idle slot, lets it
+/// pass the health gate, moves nginx over, drains, stops the old slot and records the result.
+///
+/// Until the switch, every failure undoes what was changed (the idle slot stopped, env file and
+/// units restored) and the previous release keeps serving untouched: outcome `rolled-back`. After
+/// the switch the new release serves; later problems are warnings (or `failed` if the result
+/// cannot be recorded).
+public final class ReleaseActivation {
+    /// Every step a deploy reports, in order.
+    public static let stepNames = ["lock", "release", "env", "units", "start", "health", "switch", "drain",
+                                   "stop-old", "record", "prune"]
+
+    let plan: DeployPlan
+    let layout: HostLayout
+    let system: any SystemControl
+    let events: any EventSink
+    let settings: EngineSettings
+    let files: HostFiles
+    let store: StateStore
+    let releases: ReleaseStore
+    let nginx: NginxSwitch
+    let startedAt: String
+    private var timings: [StepTiming] = []
+    private var undo = Undo()
+
+    /// What to put back if the new release does not make it to the switch.
+    private struct Undo {
+        /// The env file as it was (inner nil: there was none); nil if it was not touched.
+        var appEnvironment: String??
+        /// Unit files as they were, by path (nil: the file did not exist).
+        var units: [String: String?] = [:]
+        var reloadSystemd = false
+        var startedUnits: [String] = []
+    }
+
+    public init(plan: DeployPlan, system: any SystemControl, events: any EventSink, settings: EngineSettings = EngineSettings()) {
+        self.plan = plan
+        layout = plan.layout
+        self.system = system
+        self.events = events
+        self.settings = settings
+        files = HostFiles(layout: layout)
+        store = StateStore(layout: layout)
+        releases = ReleaseStore(layout: layout)
+        nginx = NginxSwitch(system: system, siteFile: layout.nginxSiteFile)
+        startedAt = Timestamp.now()
+    }
+
+    /// Runs the whole activation and returns the engine's exit status.
+    public func run() async -> Int32 {
+        events.emit(EngineEvent(event: .step, step: "lock", status: .started))
+        let watch = Stopwatch()
+        let lock: DeployLock
+        do {
+            lock = try takeLock()
+        } catch {
+            events.emit(EngineEvent(event: .step, step: "lock", status: .failed, ms: watch.milliseconds, message: error.description))
+            events.emit(EngineEvent(event: .error, message: error.description))
+            return error.exitCode
+        }
+        defer { lock.release() }
+        if let stale = lock.takenOver {
+            warn("took over a stale lock left by \(DeployLockText.holder(stale)); that deploy died before it finished.")
+        }
+        finished("lock", watch)
+        do {
+            return try await activate()
+        } catch {
+            events.emit(EngineEvent(event: .error, message: error.description))
+            return error.exitCode
+        }
+    }
+
+    private func takeLock() throws(EngineError) -> DeployLock {
+        do {
+            try Files.makeDirectories(layout.appDir)
+        } catch {
+            throw .internal("\(error)")
+        }
+        do {
+            return try DeployLock.acquire(layout.lockFile, holder: plan.requestedBy, since: startedAt)
+        } catch {
+            switch error {
+            case let .held(info): throw .lockHeld(info, releasing: false)
+            case let .system(failure): throw .internal(failure.description)
+            }
+        }
+    }
+
+    private func activate() async throws(EngineError) -> Int32 {
+        let manifest = try store.manifest()
+        let target = try target(in: manifest)
+        let previous = manifest?.current
+        let activeSlot = previous == nil ? nil : manifest?.activeSlot
+        let slot = activeSlot?.other ?? .blue
+        let services = plan.kind == .rollback && plan.services.isEmpty ? (manifest?.services ?? []) : plan.services
+        let appEnvironment = files.appEnvironment(plan.environment)
+
+        if let manifest, let activeSlot, previous?.id == target.id,
+           await isRunningAsPlanned(target, slot: activeSlot, services: services, appEnvironment: appEnvironment,
+                                    manifest: manifest) {
+            if plan.kind == .deploy { events.emit(EngineEvent(event: .releaseNeeded, present: true)) }
+            for name in Self.stepNames.dropFirst() { skipped(name) }
+            let outcome = DeployOutcome(result: .unchanged, release: target.id, previousRelease: previous?.id,
+                                        slot: activeSlot, steps: timings)
+            try? store.append(historyEntry(target, outcome))
+            events.emit(EngineEvent(event: .outcome, outcome: outcome))
+            return EngineExit.ok
+        }
+
+        let drain: NginxSwitch.Drain?
+        do {
+            if plan.kind == .deploy {
+                try await step("release") { () throws(StepFailure) in try await receive(target) }
+            }
+            try await step("env") { () throws(StepFailure) in
+                try writeEnvironment(appEnvironment, services: services, slot: slot, release: target.id)
+            }
+            try await step("units") { () throws(StepFailure) in
+                try await installUnits(services, slot: slot, release: target.id)
+            }
+            try await step("start") { () throws(StepFailure) in try await start(services, slot: slot, release: target) }
+            try await step("health") { () throws(StepFailure) in
+                var gate = HealthGate(system: system, layout: layout)
+                gate.probe = settings.healthProbe
+                try await gate.check(services, slot: slot)
+            }
+            let site = plan.proxy.map {
+                NginxSite(app: plan.app, env: plan.env, proxy: $0, services: services, slot: slot).render()
+            }
+            if site == nil, !Files.exists(layout.nginxSiteFile) {
+                skipped("switch")
+                drain = nil
+            } else {
+                drain = try await step("switch") { () throws(StepFailure) in try await nginx.apply(site) }
+            }
+        } catch {
+            await putBack()
+            let outcome = DeployOutcome(result: previous == nil ? .failed : .rolledBack, release: target.id,
+                                        previousRelease: previous?.id, slot: activeSlot, message: error.message,
+                                        journal: error.journal, steps: timings)
+            try? store.append(historyEntry(target, outcome))
+            events.emit(EngineEvent(event: .outcome, outcome: outcome))
+            return EngineExit.failed
+        }
+
+        // From here on the new release serves: nothing is undone any more.
+        if let drain {
+            await step("drain") {
+                if await !nginx.drain(drain, limitMilliseconds: settings.drainLimitMilliseconds) {
+                    warn("nginx's old workers still ran \(settings.drainLimitMilliseconds / 1000) s after the reload (long requests?); stopping the old slot anyway.")
+                }
+            }
+        } else {
+            skipped("drain")
+        }
+        await step("stop-old") { await stopOld(manifest, activeSlot: activeSlot, services: services, slot: slot) }
+
+        let kept = keptReleases(target, manifest: manifest, slot: slot)
+        let current = Manifest(app: plan.app, env: plan.env, current: target, activeSlot: slot, releases: kept,
+                               services: services, updatedAt: Timestamp.now())
+        do {
+            try await step("record") { () throws(StepFailure) in
+                do {
+                    try store.save(current)
+                    try store.append(historyEntry(target, DeployOutcome(
+                        result: .deployed, release: target.id, previousRelease: previous?.id, slot: slot, steps: timings)))
+                } catch {
+                    throw StepFailure("release \(target.id) serves from the \(slot.rawValue) slot, but \(error); run 'berth status' before the next deploy.")
+                }
+            }
+        } catch {
+            events.emit(EngineEvent(event: .outcome, outcome: DeployOutcome(
+                result: .failed, release: target.id, previousRelease: previous?.id, slot: slot,
+                message: error.message, steps: timings)))
+            return EngineExit.internalFailure
+        }
+        await step("prune") { prune(keeping: kept) }
+        events.emit(EngineEvent(event: .outcome, outcome: DeployOutcome(
+            result: .deployed, release: target.id, previousRelease: previous?.id, slot: slot, steps: timings)))
+        return EngineExit.ok
+    }
+
+    // MARK: Steps
+
+    /// The release to activate: the plan's for a deploy; for a rollback the kept release asked for
+    /// (by id, label or unique id prefix), else the most recent one that is not current.
+    private func target(in manifest: Manifest?) throws(EngineError) -> ReleaseRef {
+        if plan.kind == .deploy, let release = plan.release { return release }
+        let current = manifest?.current?.id
+        let kept = (manifest?.releases ?? []).filter { releases.isPresent($0.id) }
+        guard let wanted = plan.release?.id else {
+            guard let previous = kept.first(where: { $0.id != current }) else {
+                throw .releaseNotOnHost(requested: nil, kept: kept, current: current)
+            }
+            return previous
+        }
+        if let exact = kept.first(where: { $0.id == wanted }) { return exact }
+        let byLabel = kept.filter { $0.label == wanted }
+        if byLabel.count == 1 { return byLabel[0] }
+        let byPrefix = wanted.count >= 4 ? kept.filter { $0.id.hasPrefix(wanted) } : []
+        if byPrefix.count == 1 { return byPrefix[0] }
+        throw .releaseNotOnHost(requested: wanted, kept: kept, current: current)
+    }
+
+    /// Whether the host already runs `release` exactly as planned, so a deploy has nothing to do.
+    private func isRunningAsPlanned(_ release: ReleaseRef, slot: Slot, services: [ServicePlan], appEnvironment: String,
+                                    manifest: Manifest) async -> Bool {
+        guard Set(manifest.services.map(\.name)) == Set(services.map(\.name)),
+              releases.isPresent(release.id),
+              Files.linkTarget(layout.slotLink(slot)) == layout.releaseDir(release.id),
+              (try? Files.readString(layout.envFile)) == appEnvironment else { return false }
+        for service in services {
+            guard (try? Files.readString(layout.templateUnitFile(service: service.name))) == files.unit(service),
+                  (try? Files.readString(layout.instanceEnvFile(service: service.name, slot: slot)))
+                      == files.instanceEnvironment(service, slot: slot, release: release.id),
+                  files.isEnabled(service: service.name, slot: slot) else { return false }
+        }
+        let site = plan.proxy.map { NginxSite(app: plan.app, env: plan.env, proxy: $0, services: services, slot: slot).render() }
+        guard nginx.isCurrent(site) else { return false }
+        let units = services.map { layout.unitName(service: $0.name, slot: slot) }
+        return await system.activeStates(units).allSatisfy { $0 == "active" }
+    }
+
+    private func receive(_ release: ReleaseRef) async throws(StepFailure) {
+        releases.removeIncomplete()
+        let present = releases.isPresent(release.id)
+        events.emit(EngineEvent(event: .releaseNeeded, present: present))
+        if !present {
+            try await releases.receive(release.id, from: settings.releaseSource, sharedDirs: plan.sharedDirs)
+        }
+    }
+
+    private func writeEnvironment(_ appEnvironment: String, services: [ServicePlan], slot: Slot,
+                                  release: String) throws(StepFailure) {
+        do {
+            try Files.makeDirectories(layout.runDir)
+            let previous = try Files.readString(layout.envFile)
+            if previous != appEnvironment {
+                undo.appEnvironment = .some(previous)
+                try Files.writeAtomically(layout.envFile, appEnvironment, mode: 0o600)
+            }
+            for service in services {
+                let path = layout.instanceEnvFile(service: service.name, slot: slot)
+                let text = files.instanceEnvironment(service, slot: slot, release: release)
+                if try Files.readString(path) != text { try Files.writeAtomically(path, text, mode: 0o644) }
+            }
+        } catch {
+            throw StepFailure("\(error).")
+        }
+    }
+
+    /// Writes the template units that changed (reloading systemd only then) and points the slot at
+    /// the release.
+    private func installUnits(_ services: [ServicePlan], slot: Slot, release: String) async throws(StepFailure) {
+        do {
+            try Files.makeDirectories(layout.systemdDir)
+            for service in services {
+                let path = layout.templateUnitFile(service: service.name)
+                let text = files.unit(service)
+                let previous = try Files.readString(path)
+                if previous != text {
+                    undo.units[path] = .some(previous)
+                    try Files.writeAtomically(path, text, mode: 0o644)
+                }
+            }
+            try Files.makeDirectories(layout.slotsDir)
+            try Files.replaceSymlink(layout.slotLink(slot), to: layout.releaseDir(release))
+        } catch {
+            throw StepFailure("\(error).")
+        }
+        if !undo.units.isEmpty {
+            undo.reloadSystemd = true
+            do { try await system.daemonReload() } catch { throw StepFailure("\(error.message).") }
+        }
+    }
+
+    private func start(_ services: [ServicePlan], slot: Slot, release: ReleaseRef) async throws(StepFailure) {
+        let units = services.map { layout.unitName(service: $0.name, slot: slot) }
+        let states = await system.activeStates(units)
+        let leftovers = zip(units, states).filter { $0.1 != "inactive" && $0.1 != "failed" }.map(\.0)
+        undo.startedUnits = units
+        if !leftovers.isEmpty {
+            warn("\(leftovers.joined(separator: ", ")) still ran from an earlier deploy; stopped before starting \(release.label).")
+            do { try await system.stop(units) } catch { throw StepFailure("\(error.message).") }
+        }
+        do {
+            try await system.start(units)
+        } catch {
+            for unit in units where await system.runState(unit).activeState != "active" {
+                throw StepFailure("\(error.message).", journal: await system.journal(unit, lines: HealthGate.journalLines))
+            }
+            throw StepFailure("\(error.message).")
+        }
+    }
+
+    /// After a failure before the switch: stop the new slot, restore env file and units.
+    private func putBack() async {
+        if !undo.startedUnits.isEmpty { try? await system.stop(undo.startedUnits) }
+        if let previous = undo.appEnvironment {
+            if let previous { try? Files.writeAtomically(layout.envFile, previous, mode: 0o600) } else { try? Files.remove(layout.envFile) }
+        }
+        for (path, previous) in undo.units {
+            if let previous { try? Files.writeAtomically(path, previous, mode: 0o644) } else { try? Files.remove(path) }
+        }
+        if undo.reloadSystemd { try? await system.daemonReload() }
+    }
+
+    /// Enables the new slot for boot, disables and stops the old one, and removes services that
+    /// left the plan. Problems here are warnings: the new release already serves.
+    private func stopOld(_ manifest: Manifest?, activeSlot: Slot?, services: [ServicePlan], slot: Slot) async {
+        let names = services.map(\.name)
+        let removed = (manifest?.services ?? []).map(\.name).filter { !names.contains($0) }
+        do {
+            try files.enable(services: names, slot: slot)
+            var stop: [String] = []
+            if let manifest, let activeSlot {
+                let previousNames = manifest.services.map(\.name)
+                try files.disable(services: previousNames, slot: activeSlot)
+                stop += previousNames.map { layout.unitName(service: $0, slot: activeSlot) }
+            }
+            stop += removed.map { layout.unitName(service: $0, slot: slot) }
+            try await system.stop(stop)
+            for service in removed { try files.removeService(service) }
+            if !removed.isEmpty { try await system.daemonReload() }
+        } catch {
+            warn("the new release serves, but the old slot was not fully retired: \(error).")
+        }
+    }
+
+    /// Releases to keep, most recently activated first: the `keepReleases` newest, plus the one
+    /// the other slot still points at (the instant way back).
+    private func keptReleases(_ target: ReleaseRef, manifest: Manifest?, slot: Slot) -> [ReleaseRef] {
+        let all = ([target] + (manifest?.releases ?? []).filter { $0.id != target.id }).filter { releases.isPresent($0.id) }
+        var kept = Array(all.prefix(plan.keepReleases))
+        if let other = Files.linkTarget(layout.slotLink(slot.other)).map(Files.baseName(of:)),
+           let release = all.first(where: { $0.id == other }), !kept.contains(release) {
+            kept.append(release)
+        }
+        return kept
+    }
+
+    private func prune(keeping kept: [ReleaseRef]) {
+        releases.removeIncomplete()
+        let keep = Set(kept.map(\.id))
+        for id in releases.ids() where !keep.contains(id) {
+            do { try releases.remove(id) } catch { warn("could not prune release \(id): \(error).") }
+        }
+    }
+
+    // MARK: Events
+
+    private func historyEntry(_ release: ReleaseRef, _ outcome: DeployOutcome) -> HistoryEntry {
+        HistoryEntry(kind: plan.kind, release: release, previousRelease: outcome.previousRelease, result: outcome.result,
+                     message: outcome.message, requestedBy: plan.requestedBy, startedAt: startedAt,
+                     finishedAt: Timestamp.now(), steps: outcome.steps)
+    }
+
+    private func step<T>(_ name: String, _ body: () async throws(StepFailure) -> T) async throws(StepFailure) -> T {
+        events.emit(EngineEvent(event: .step, step: name, status: .started))
+        let watch = Stopwatch()
+        do {
+            let value = try await body()
+            finished(name, watch)
+            return value
+        } catch {
+            timings.append(StepTiming(step: name, ms: watch.milliseconds))
+            events.emit(EngineEvent(event: .step, step: name, status: .failed, ms: watch.milliseconds, message: error.message))
+            throw error
+        }
+    }
+
+    private func step(_ name: String, _ body: () async -> Void) async {
+        events.emit(EngineEvent(event: .step, step: name, status: .started))
+        let watch = Stopwatch()
+        await body()
+        finished(name, watch)
+    }
+
+    private func finished(_ name: String, _ watch: Stopwatch) {
+        let ms = watch.milliseconds
+        timings.append(StepTiming(step: name, ms: ms))
+        events.emit(EngineEvent(event: .step, step: name, status: .done, ms: ms))
+    }
+
+    private func skipped(_ name: String) {
+        events.emit(EngineEvent(event: .step, step: name, status: .skipped))
+    }
+
+    private func warn(_ message: String) {
+        events.emit(EngineEvent(event: .warning, message: message))
+    }
+}

@@ -1,0 +1,184 @@
+import BerthCore
+import Glibc
+
+/// A systemd or nginx action that did not work, in one phrase.
+public struct ControlFailure: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// How systemd sees one unit right now (`systemctl show`).
+public struct UnitRunState: Sendable, Equatable {
+    /// `active`, `activating`, `failed`, `inactive`…
+    public var activeState: String
+    /// `running`, `auto-restart`, `dead`…
+    public var subState: String
+    /// How often systemd restarted it since it was last started by hand.
+    public var restarts: Int
+    /// `success`, `exit-code`, `signal`…: how its last run ended.
+    public var result: String
+
+    public init(activeState: String, subState: String = "running", restarts: Int = 0, result: String = "success") {
+        self.activeState = activeState
+        self.subState = subState
+        self.restarts = restarts
+        self.result = result
+    }
+
+    /// The process ended (or crashed and is being restarted) instead of running on.
+    public var hasStopped: Bool {
+        activeState == "failed" || activeState == "inactive" || subState == "auto-restart" || restarts > 0
+    }
+}
+
+/// Everything the engine asks of the host's service manager and nginx. The live implementation
+/// runs `systemctl`, `journalctl` and `nginx` and reads `/proc`; tests put a fake in its place to
+/// run a whole activation in a temporary directory.
+public protocol SystemControl: AnyObject {
+    func daemonReload() async throws(ControlFailure)
+    /// Starts (or stops) all `units` in one job transaction.
+    func start(_ units: [String]) async throws(ControlFailure)
+    func stop(_ units: [String]) async throws(ControlFailure)
+    /// `systemctl is-active` for each unit, in order.
+    func activeStates(_ units: [String]) async -> [String]
+    func runState(_ unit: String) async -> UnitRunState
+    /// The unit's last journal lines, plain text.
+    func journal(_ unit: String, lines: Int) async -> [String]
+
+    /// nil when `nginx -t` accepts the configuration, else what nginx said.
+    func testNginx() async -> String?
+    /// PID of the running nginx master, nil if nginx does not run.
+    func nginxMaster() -> Int32?
+    /// PIDs of the master's live (non-zombie) children: its workers and cache processes.
+    func children(of master: Int32) -> Set<Int32>
+    /// Asks the master to reload its configuration (graceful: old workers finish their requests).
+    func reloadNginx(master: Int32) throws(ControlFailure)
+    func startNginx() async throws(ControlFailure)
+}
+
+/// The real host: systemd through `systemctl`, nginx through its pid file, signals and `/proc`.
+public final class LiveSystem: SystemControl {
+    public let nginxPIDFile: String
+
+    public init(nginxPIDFile: String = "/run/nginx.pid") {
+        self.nginxPIDFile = nginxPIDFile
+    }
+
+    public func daemonReload() async throws(ControlFailure) {
+        try await systemctl(["daemon-reload"], doing: "reload systemd's unit files")
+    }
+
+    public func start(_ units: [String]) async throws(ControlFailure) {
+        guard !units.isEmpty else { return }
+        try await systemctl(["start"] + units, doing: "start \(units.joined(separator: ", "))")
+    }
+
+    public func stop(_ units: [String]) async throws(ControlFailure) {
+        guard !units.isEmpty else { return }
+        try await systemctl(["stop"] + units, doing: "stop \(units.joined(separator: ", "))")
+    }
+
+    public func activeStates(_ units: [String]) async -> [String] {
+        guard !units.isEmpty else { return [] }
+        // Exits non-zero when any unit is not active; the answer is on stdout either way.
+        let result = await Commands.run(["systemctl", "is-active"] + units)
+        let states = result.output.split(separator: "\n").map(String.init)
+        return states.count == units.count ? states : units.map { _ in "unknown" }
+    }
+
+    public func runState(_ unit: String) async -> UnitRunState {
+        let result = await Commands.run(["systemctl", "show", "--property=ActiveState,SubState,NRestarts,Result", unit])
+        var values: [Substring: Substring] = [:]
+        for line in result.output.split(separator: "\n") {
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            values[line[..<equals]] = line[line.index(after: equals)...]
+        }
+        return UnitRunState(activeState: values["ActiveState"].map(String.init) ?? "unknown",
+                            subState: values["SubState"].map(String.init) ?? "unknown",
+                            restarts: values["NRestarts"].flatMap { Int($0) } ?? 0,
+                            result: values["Result"].map(String.init) ?? "unknown")
+    }
+
+    public func journal(_ unit: String, lines: Int) async -> [String] {
+        let result = await Commands.run(["journalctl", "-u", unit, "-n", "\(lines)", "--no-pager", "-o", "cat"])
+        return result.output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            .filter { !$0.isEmpty && $0 != "-- No entries --" }
+    }
+
+    public func testNginx() async -> String? {
+        let result = await Commands.run(["nginx", "-t", "-q"])
+        return result.succeeded ? nil : result.complaint
+    }
+
+    public func nginxMaster() -> Int32? {
+        guard let text = try? Files.readString(nginxPIDFile),
+              let pid = Int32(text.trimmingCharacters(in: " \n\t")), pid > 0,
+              let stat = ProcessTable.stat(pid), stat.command == "nginx", stat.state != "Z" else { return nil }
+        return pid
+    }
+
+    public func children(of master: Int32) -> Set<Int32> {
+        ProcessTable.children(of: master)
+    }
+
+    public func reloadNginx(master: Int32) throws(ControlFailure) {
+        guard kill(master, SIGHUP) == 0 else {
+            throw ControlFailure("could not signal nginx (pid \(master)) to reload: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    public func startNginx() async throws(ControlFailure) {
+        try await systemctl(["start", "nginx"], doing: "start nginx")
+    }
+
+    private func systemctl(_ arguments: [String], doing what: String) async throws(ControlFailure) {
+        let result = await Commands.run(["systemctl"] + arguments)
+        guard result.succeeded else {
+            throw ControlFailure("systemd could not \(what): \(result.complaint)")
+        }
+    }
+}
+
+extension String {
+    func trimmingCharacters(in set: String) -> String {
+        let skip = Set(set)
+        guard let start = firstIndex(where: { !skip.contains($0) }),
+              let end = lastIndex(where: { !skip.contains($0) }) else { return "" }
+        return String(self[start...end])
+    }
+}
+
+/// What `/proc/<pid>/stat` says about a process.
+public enum ProcessTable {
+    public struct Entry: Equatable {
+        public var command: String
+        public var state: Character
+        public var parent: Int32
+    }
+
+    public static func stat(_ pid: Int32) -> Entry? {
+        guard let text = try? Files.readString("/proc/\(pid)/stat"),
+              let open = text.firstIndex(of: "("), let close = text.lastIndex(of: ")") else { return nil }
+        let command = String(text[text.index(after: open)..<close])
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count >= 2, let state = fields[0].first, let parent = Int32(fields[1]) else { return nil }
+        return Entry(command: command, state: state, parent: parent)
+    }
+
+    /// Live children of `parent` (zombies count as gone).
+    public static func children(of parent: Int32) -> Set<Int32> {
+        var pids: Set<Int32> = []
+        for name in (try? Files.list("/proc")) ?? [] {
+            guard let pid = Int32(name), let entry = stat(pid) else { continue }
+            if entry.parent == parent, entry.state != "Z" { pids.insert(pid) }
+        }
+        return pids
+    }
+
+    /// Whether `pid` is still a live child of `parent` (a reused PID does not count).
+    public static func isLiveChild(_ pid: Int32, of parent: Int32) -> Bool {
+        guard let entry = stat(pid) else { return false }
+        return entry.parent == parent && entry.state != "Z"
+    }
+}
