@@ -161,7 +161,7 @@ public enum DotEnv {
             default:
                 var end = scalars.count
                 for position in index..<scalars.count where scalars[position] == "#" {
-                    if position == index || scalars[position - 1] == " " || scalars[position - 1] == "\t" {
+                    if scalars[position - 1] == " " || scalars[position - 1] == "\t" {
                         end = position
                         break
                     }

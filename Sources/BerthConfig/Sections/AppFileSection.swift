@@ -35,9 +35,7 @@ struct AppFileSection {
         release = diagnostics.check { () throws(ConfigError) in
             try ReleaseSection(fields.required("release"), diagnostics)
         }
-        let before = diagnostics.errors.count
         hosts = diagnostics.check { () throws(ConfigError) in try HostsSection(fields.required("hosts"), diagnostics) }
-        let hostsClean = diagnostics.errors.count == before
         services = diagnostics.check { () throws(ConfigError) in
             try ServicesSection(fields.required("services"), diagnostics)
         }
@@ -49,7 +47,7 @@ struct AppFileSection {
             try EnvironmentsSection(fields.required("environments"), diagnostics)
         }
 
-        if hostsClean { checkRoles(diagnostics) }
+        checkRoles(diagnostics)
         checkEnvironmentHosts(diagnostics)
         checkRoutes(diagnostics)
         checkServicePorts(diagnostics)
@@ -61,7 +59,7 @@ struct AppFileSection {
 
     /// Every service's role is held by at least one host.
     private func checkRoles(_ diagnostics: Diagnostics) {
-        guard let hosts, let services else { return }
+        guard let hosts, hosts.rolesKnown, let services else { return }
         let roles = hosts.allRoles
         for service in services.services {
             guard let node = service.roleNode, !roles.contains(service.config.role) else { continue }

@@ -6,6 +6,8 @@ struct HostsSection {
     /// Every host name written, even for hosts that had errors, so references to them do not
     /// add a second, misleading error.
     private(set) var names: [String] = []
+    /// False when some host's roles could not be read: "no host has role" would then be a guess.
+    private(set) var rolesKnown = true
 
     init(_ node: ConfigNode, _ diagnostics: Diagnostics) throws(ConfigError) {
         let entries = try node.namedEntries("host", diagnostics)
@@ -15,6 +17,9 @@ struct HostsSection {
             diagnostics.check { () throws(ConfigError) in try Name.check(entry.name, kind: "host", at: entry.key.location) }
             if let host = diagnostics.check({ () throws(ConfigError) in try HostSection(entry, diagnostics) }) {
                 hosts.append(host)
+                rolesKnown = rolesKnown && host.rolesKnown
+            } else {
+                rolesKnown = false
             }
         }
     }
@@ -31,6 +36,8 @@ struct HostSection {
     static let keys = ["address", "user", "port", "roles", "optional"]
 
     private(set) var config: HostConfig
+    /// Whether `roles` was read without error.
+    private(set) var rolesKnown = false
 
     init(_ entry: NamedEntry, _ diagnostics: Diagnostics) throws(ConfigError) {
         let fields = try Fields(entry.value, context: "in host '\(entry.name)'", allowed: Self.keys, diagnostics)
@@ -48,9 +55,11 @@ struct HostSection {
             return user
         }
         config.port = diagnostics.check { () throws(ConfigError) in try fields.optional("port")?.integer(in: 1...65535) }
+        let before = diagnostics.errors.count
         config.roles = diagnostics.check { () throws(ConfigError) in
             try fields.required("roles").names("role", nonEmpty: true, diagnostics).map(\.name)
         } ?? []
+        rolesKnown = diagnostics.errors.count == before
         config.optional = diagnostics.check { () throws(ConfigError) in try fields.optional("optional")?.bool() } ?? false
     }
 }

@@ -104,7 +104,7 @@ struct ConfigNode {
 
     /// A name as `Name` defines it; `kind` says what it names ("host", "role"...).
     func name(_ kind: String) throws(ConfigError) -> String {
-        let value = try text(expected: "a \(kind) name")
+        let value = try text(expected: "\(article(kind)) \(kind) name")
         try Name.check(value, kind: kind, at: location)
         return value
     }
@@ -150,7 +150,7 @@ struct ConfigNode {
         for item in items {
             guard let name = diagnostics.check({ () throws(ConfigError) in
                 guard case .scalar(_, let k, _) = item.content, k != .null else {
-                    throw item.error("expected a \(kind) name in '\(label)', found \(item.found)")
+                    throw item.error("expected \(article(kind)) \(kind) name in '\(label)', found \(item.found)")
                 }
                 return try item.name(kind)
             }) else { continue }
@@ -245,6 +245,12 @@ struct Fields {
         guard let value = optional(key) else { throw node.error("missing required key '\(key)' \(context)") }
         return value
     }
+}
+
+/// "a" or "an", for "expected an app name".
+func article(_ word: String) -> String {
+    guard let first = word.first else { return "a" }
+    return "aeiou".contains(first) ? "an" : "a"
 }
 
 /// Quotes a value for a message, shortened and with line breaks made visible.
