@@ -41,11 +41,17 @@ public enum AppFile {
             throw fail("cannot read \(what): there is no file at '\(path)'")
         }
         if isDirectory.boolValue { throw fail("cannot read \(what): '\(path)' is a directory") }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw fail("cannot read \(what) '\(path)': permission denied or unreadable")
+        let unreadable = fail("cannot read \(what): '\(path)' is not readable; check its permissions")
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw unreadable }
+        defer { try? handle.close() }
+        let data: Data
+        do {
+            data = try handle.readToEnd() ?? Data()
+        } catch {
+            throw unreadable
         }
         guard let text = String(data: data, encoding: .utf8) else {
-            throw fail("cannot read \(what) '\(path)': it is not UTF-8 text")
+            throw fail("cannot read \(what): '\(path)' is not UTF-8 text")
         }
         return text
     }
