@@ -98,3 +98,40 @@ import Testing
         ])
     }
 }
+
+@Suite struct YAMLAnchorTests {
+    @Test func aliasesRepeatTheAnchoredValue() throws {
+        let app = try config(top: """
+            hosts:
+              web1: {address: a, roles: &roles [web, jobs]}
+              web2: {address: b, roles: *roles}
+            """)
+        #expect(app.hosts.map(\.roles) == [["web", "jobs"], ["web", "jobs"]])
+    }
+
+    /// An error inside an anchored value is reported once, at the anchor.
+    @Test func anErrorInAnAnchoredValueIsReportedOnce() {
+        #expect(problems(top: """
+            hosts:
+              web1: {address: a, roles: &roles [web, Jobs]}
+              web2: {address: b, roles: *roles}
+            """) == [
+            "berth.yml:2:42: 'Jobs' is not a valid role name; use 1 to 40 lowercase letters, digits, '-' or '_', starting with a letter or digit",
+        ])
+    }
+
+    @Test func mergeKeysAreNotSupported() {
+        #expect(problems(top: """
+            services:
+              web: &base
+                command: run
+                role: web
+              jobs:
+                <<: *base
+                command: jobs
+            """) == [
+            "berth.yml:6:5: YAML merge keys ('<<') are not supported; write the keys out",
+            "berth.yml:6:5: missing required key 'role' in service 'jobs'",
+        ])
+    }
+}

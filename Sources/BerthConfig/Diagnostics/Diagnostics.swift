@@ -25,9 +25,12 @@ final class Diagnostics {
         }
     }
 
-    /// Errors sorted by place (stable, so problems found at one place keep their order).
+    /// Errors sorted by place (stable, so problems found at one place keep their order), each once:
+    /// a YAML alias repeats its anchor's nodes, and with them their errors.
     var sorted: ConfigErrors {
-        let ordered = errors.enumerated().sorted { lhs, rhs in
+        var unique: [ConfigError] = []
+        for error in errors where !unique.contains(error) { unique.append(error) }
+        let ordered = unique.enumerated().sorted { lhs, rhs in
             let (l, r) = (lhs.element.location, rhs.element.location)
             if l.file != r.file { return lhs.offset < rhs.offset }
             if l.line != r.line { return l.line < r.line }

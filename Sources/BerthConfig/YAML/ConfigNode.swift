@@ -181,6 +181,10 @@ struct ConfigNode {
                 diagnostics.add(entry.key.location, "expected a name as key, found \(entry.key.found)")
                 continue
             }
+            if key == "<<" {
+                diagnostics.add(entry.key.location, "YAML merge keys ('<<') are not supported; write the keys out")
+                continue
+            }
             if let first = seen[key] {
                 diagnostics.add(entry.key.location, duplicate(key, first))
                 continue
