@@ -30,7 +30,19 @@ import Testing
 
     @Test func aValueWhereAKeyWasExpected() {
         #expect(problems("app: hello\nrelease:\n  path: app\n    keep: 3\n") == [
-            "berth.yml:4:9: invalid YAML: mapping values are not allowed in this context",
+            "berth.yml:4:9: invalid YAML: mapping values are not allowed in this context; check the indentation, or quote a value that contains ': '",
+        ])
+    }
+
+    @Test func commonMistakesGetAHint() {
+        #expect(problems("app: hello\nrelease:\n  path: app\n keep: 3\n") == [
+            "berth.yml:4:2: invalid YAML: did not find expected key (while parsing a block mapping that starts at line 1, column 1); check the indentation",
+        ])
+        #expect(problems("app: hello\nrelease:\n  build: `make`\n") == [
+            "berth.yml:3:10: invalid YAML: found character that cannot start any token (while scanning for the next token that starts at line 3, column 10); quote the value",
+        ])
+        #expect(problems("app: hello\nrelease\n  path: app\n") == [
+            "berth.yml:3:7: invalid YAML: could not find expected ':' (while scanning a simple key that starts at line 2, column 1); is a ':' missing after a key?",
         ])
     }
 

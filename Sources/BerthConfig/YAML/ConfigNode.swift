@@ -31,11 +31,6 @@ struct ConfigNode {
         return copy
     }
 
-    var isNull: Bool {
-        if case .scalar(_, .null, _) = content { return true }
-        return false
-    }
-
     /// How an error message describes what was found here.
     var found: String {
         switch content {

@@ -49,6 +49,14 @@ enum YAMLReader {
 
     // MARK: Errors
 
+    /// What usually causes libyaml's commonest complaints.
+    static let hints: [String: String] = [
+        "mapping values are not allowed in this context": "check the indentation, or quote a value that contains ': '",
+        "did not find expected key": "check the indentation",
+        "could not find expected ':'": "is a ':' missing after a key?",
+        "found character that cannot start any token": "quote the value",
+    ]
+
     static func configError(_ error: YamlError, file: String) -> ConfigError {
         func at(_ mark: Mark) -> SourceLocation {
             SourceLocation(file: file, line: mark.line, column: mark.column)
@@ -63,6 +71,8 @@ enum YAMLReader {
             }
             if scalar(in: yaml, at: Position(line: mark.line, column: mark.column)) == "\t" {
                 message += "; indent with spaces, not tabs"
+            } else if let hint = hints[problem] {
+                message += "; \(hint)"
             }
             return message
         }
