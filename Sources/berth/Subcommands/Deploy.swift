@@ -23,7 +23,7 @@ struct Deploy: AsyncParsableCommand {
         let settings: [EnvVar]
         let engine: EngineBinary
         let archive: ReleaseArchive
-        var plans: [String: DeployPlan] = [:]
+        var planned: [String: DeployPlan] = [:]
         do {
             // Everything that can fail on this machine happens before any host is contacted.
             context = try CommandContext.load(target)
@@ -33,12 +33,13 @@ struct Deploy: AsyncParsableCommand {
                                                     build: context.app.config.release.build,
                                                     buildDirectory: context.app.directory, label: label)
             for host in context.hosts {
-                plans[host.name] = try context.planner.deployPlan(env: context.env.name, host: host, release: archive.ref,
+                planned[host.name] = try context.planner.deployPlan(env: context.env.name, host: host, release: archive.ref,
                                                                   settings: settings, requestedBy: context.requester)
             }
         } catch {
             throw fail(error)
         }
+        let plans = planned
         let release = archive.ref
         progress.headline("Deploying \(context.app.config.name) \(release.label) (release \(release.id), \(formatBytes(release.archiveBytes ?? 0))) to \(context.env.name): \(context.hosts.map(\.name).joined(separator: ", "))")
         let started = ContinuousClock.now

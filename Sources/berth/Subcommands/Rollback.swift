@@ -20,18 +20,19 @@ struct Rollback: AsyncParsableCommand {
         let progress = makeProgress(json: output.json)
         let context: CommandContext
         let engine: EngineBinary
-        var plans: [String: DeployPlan] = [:]
+        var planned: [String: DeployPlan] = [:]
         do {
             context = try CommandContext.load(target)
             let settings = try context.app.settings(for: context.env.name)
             engine = try await EngineBinary.locate()
             for host in context.hosts {
-                plans[host.name] = try context.planner.rollbackPlan(env: context.env.name, host: host, to: release,
+                planned[host.name] = try context.planner.rollbackPlan(env: context.env.name, host: host, to: release,
                                                                     settings: settings, requestedBy: context.requester)
             }
         } catch {
             throw fail(error)
         }
+        let plans = planned
         progress.headline("Rolling back \(context.app.config.name) in \(context.env.name) to \(release ?? "the previous release")")
         let results = await FleetRunner.run(context.hosts, limit: parallel) { host -> (HostReport, Int32) in
             let start = ContinuousClock.now
