@@ -83,6 +83,10 @@ import Testing
         #expect(problems(top: "hosts:\n  web1:\n    address: a\n    user: \"'root'\"\n    roles: [web]\n") == [
             "berth.yml:4:11: 'user' \(words), found ''root''",
         ])
+        #expect(problems(top: "hosts:\n  web1:\n    address: ''\n    user: \"\"\n    roles: [web]\n") == [
+            "berth.yml:3:14: 'address' must not be empty",
+            "berth.yml:4:11: 'user' must not be empty",
+        ])
         #expect(problems(top: "hosts:\n  web1:\n    address: a\n    user: -l\n    roles: [web]\n") == [
             "berth.yml:4:11: 'user' must not start with '-' (ssh would read it as an option), found '-l'",
         ])

@@ -51,6 +51,7 @@ enum Domain {
 /// reads a leading `-` as an option and its config expands `%` tokens and `$` in some places.
 enum SSHWord {
     static func check(_ value: String, label: String, at location: SourceLocation) throws(ConfigError) {
+        if value.isEmpty { throw ConfigError(location: location, message: "'\(label)' must not be empty") }
         let forbidden: Set<Unicode.Scalar> = ["'", "\"", "`", "\\", "$", ";"]
         if value.unicodeScalars.contains(where: { forbidden.contains($0) || $0.properties.isWhitespace
             || $0.value < 0x20 || $0.value == 0x7F }) {
