@@ -64,7 +64,8 @@ struct CommandContext {
 
     private static func currentRequester() -> Requester {
         let env = ProcessInfo.processInfo.environment
-        let user = env["USER"] ?? env["LOGNAME"] ?? String(getuid())
+        let user = env["USER"] ?? env["LOGNAME"] ?? getpwuid(getuid()).map { String(cString: $0.pointee.pw_name) }
+            ?? String(getuid())
         return Requester(user: user, machine: ProcessInfo.processInfo.hostName, pid: Int(getpid()),
                          command: (["berth"] + CommandLine.arguments.dropFirst()).joined(separator: " "))
     }
