@@ -43,7 +43,7 @@ public struct SSHCommand: Sendable, Equatable {
 
     /// Closes the master connection of a host (used by tests and `berth` on exit when asked).
     public func exitMaster(host: HostConfig) -> [String] {
-        var argv = Array(self.argv(host: host, remote: []).dropLast(2))
+        var argv = Array(self.argv(host: host, remote: []).dropLast(3))
         argv.insert(contentsOf: ["-O", "exit"], at: 1)
         argv.append(host.address)
         return argv
