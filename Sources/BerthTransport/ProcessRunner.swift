@@ -1,5 +1,9 @@
 import BerthCore
 import Subprocess
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 #if canImport(System)
 import System
 #else
@@ -77,10 +81,24 @@ public enum ProcessRunner {
                              stderr: result.standardError ?? "")
     }
 
+    /// Resolves a bare name through PATH once per process: letting the spawner try every PATH entry
+    /// costs a failed exec per entry on every run.
     private static func executable(_ argv: [String]) -> Executable {
         let first = argv.first ?? ""
-        return first.contains("/") ? .path(FilePath(first)) : .name(first)
+        if first.contains("/") { return .path(FilePath(first)) }
+        return resolved.withLock { cache in
+            if let path = cache[first] { return .path(FilePath(path)) }
+            var searchPath = "/usr/bin:/bin"
+            if let value = getenv("PATH") { searchPath = String(cString: value) }
+            let candidates: [String] = searchPath.split(separator: ":").map { String($0) + "/" + first }
+            let path = candidates.first { candidate in access(candidate, X_OK) == 0 }
+            guard let path else { return .name(first) }
+            cache[first] = path
+            return .path(FilePath(path))
+        }
     }
+
+    private static let resolved = Mutex<[String: String]>([:])
 
     private static func status(_ status: TerminationStatus) -> Int32 {
         switch status {

@@ -7,11 +7,21 @@ protocol Progress: Sendable {
     func headline(_ text: String)
     func event(host: String, _ event: EngineEvent)
     func note(host: String, _ text: String)
-    func summary(command: String, reports: [HostReport], exitCode: Int32, extra: [String: String])
+    func summary(command: String, reports: [HostReport], exitCode: Int32, facts: SummaryFacts)
 }
 
 
 func makeProgress(json: Bool) -> any Progress { json ? JSONLinesProgress() : HumanProgress() }
+
+/// Facts about the whole command, in the `--json` summary line.
+struct SummaryFacts: Encodable {
+    var environment: String
+    /// The release deployed (deploy) or asked for (rollback, nil: the previous one).
+    var release: String?
+    var label: String?
+    /// Wall time of the whole command, in milliseconds.
+    var totalMs: Int
+}
 
 /// Serialises writes to stdout from concurrent host tasks.
 final class Printer: @unchecked Sendable {
@@ -48,7 +58,7 @@ struct HumanProgress: Progress {
 
     func note(host: String, _ text: String) { Printer.shared.line("\(host.padded(8)) · \(text)") }
 
-    func summary(command: String, reports: [HostReport], exitCode: Int32, extra: [String: String]) {
+    func summary(command: String, reports: [HostReport], exitCode: Int32, facts: SummaryFacts) {
         guard !reports.isEmpty else { return }
         var rows = [["HOST", "RESULT", "RELEASE", "TIME", "NOTE"]]
         for report in reports {
@@ -91,14 +101,14 @@ struct JSONLinesProgress: Progress {
         let command: String
         let exitCode: Int32
         let hosts: [HostReport]
-        let facts: [String: String]
+        let facts: SummaryFacts
     }
 
     func headline(_ text: String) {}
     func event(host: String, _ event: EngineEvent) { emit(EventLine(host: host, event: event)) }
     func note(host: String, _ text: String) { emit(NoteLine(host: host, message: text)) }
-    func summary(command: String, reports: [HostReport], exitCode: Int32, extra: [String: String]) {
-        emit(SummaryLine(command: command, exitCode: exitCode, hosts: reports, facts: extra))
+    func summary(command: String, reports: [HostReport], exitCode: Int32, facts: SummaryFacts) {
+        emit(SummaryLine(command: command, exitCode: exitCode, hosts: reports, facts: facts))
     }
 
     private func emit<T: Encodable>(_ value: T) {

@@ -58,10 +58,9 @@ struct Deploy: AsyncParsableCommand {
         }
         let reports = results.map(\.0)
         let code = BerthExit.code(for: reports, engineStatuses: results.map(\.1))
-        progress.summary(command: "deploy", reports: reports, exitCode: code, extra: [
-            "release": release.id, "label": release.label, "environment": context.env.name,
-            "totalMs": String(started.elapsedMs),
-        ])
+        progress.summary(command: "deploy", reports: reports, exitCode: code,
+                         facts: SummaryFacts(environment: context.env.name, release: release.id, label: release.label,
+                                             totalMs: started.elapsedMs))
         if code != 0 { throw ExitCode(code) }
     }
 }

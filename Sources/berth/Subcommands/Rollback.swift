@@ -33,6 +33,7 @@ struct Rollback: AsyncParsableCommand {
             throw fail(error)
         }
         let plans = planned
+        let started = ContinuousClock.now
         progress.headline("Rolling back \(context.app.config.name) in \(context.env.name) to \(release ?? "the previous release")")
         let results = await FleetRunner.run(context.hosts, limit: parallel) { host -> (HostReport, Int32) in
             let start = ContinuousClock.now
@@ -46,7 +47,9 @@ struct Rollback: AsyncParsableCommand {
         }
         let reports = results.map(\.0)
         let code = BerthExit.code(for: reports, engineStatuses: results.map(\.1))
-        progress.summary(command: "rollback", reports: reports, exitCode: code, extra: ["environment": context.env.name])
+        progress.summary(command: "rollback", reports: reports, exitCode: code,
+                         facts: SummaryFacts(environment: context.env.name, release: release, label: nil,
+                                             totalMs: started.elapsedMs))
         if code != 0 { throw ExitCode(code) }
     }
 }
