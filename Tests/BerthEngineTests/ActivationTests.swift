@@ -1,0 +1,317 @@
+import BerthCore
+import BerthEngine
+import Foundation
+import Testing
+
+/// Whole deploys and rollbacks in a temporary root, with `FakeSystem` in place of systemd and nginx.
+final class Host {
+    let dir: TemporaryDirectory
+    let system = FakeSystem()
+    var events = CollectingSink()
+    let layout: HostLayout
+    var environment = [EnvVar(name: "GREETING", value: "hi there")]
+    /// The web service without its HTTP check (nothing listens here): it passes while "active".
+    var services = [Samples.unprobedWeb, Samples.worker]
+    var keep = 5
+
+    init() throws {
+        dir = try TemporaryDirectory()
+        layout = HostLayout(root: "\(dir.path)/root", app: "hello", env: "production",
+                            systemdDir: "\(dir.path)/systemd", nginxDir: "\(dir.path)/nginx")
+    }
+
+    deinit { dir.remove() }
+
+    /// A release archive of the example app with `VERSION` set.
+    func archive(_ version: String) throws -> String {
+        let archive = "\(dir.path)/\(version).tar.gz"
+        if FileManager.default.fileExists(atPath: archive) { return archive }
+        let source = "\(dir.path)/src-\(version)"
+        try FileManager.default.createDirectory(atPath: "\(source)/media", withIntermediateDirectories: true)
+        let app = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Examples/hello/app").standardized.path
+        for file in ["server.py", "worker.py"] {
+            try FileManager.default.copyItem(atPath: "\(app)/\(file)", toPath: "\(source)/\(file)")
+        }
+        try version.write(toFile: "\(source)/VERSION", atomically: true, encoding: .utf8)
+        try "shipped".write(toFile: "\(source)/media/in-release.txt", atomically: true, encoding: .utf8)
+        try runProgram(["tar", "-czf", archive, "-C", source, "."])
+        return archive
+    }
+
+    func plan(_ kind: DeployPlan.Kind, _ release: ReleaseRef?) -> DeployPlan {
+        DeployPlan(kind: kind, app: "hello", env: "production", host: "h1", release: release, services: services,
+                   proxy: Samples.proxy, environment: environment, keepReleases: keep, sharedDirs: ["media"],
+                   requestedBy: Samples.requester, root: layout.root, systemdDir: layout.systemdDir,
+                   nginxDir: layout.nginxDir)
+    }
+
+    @discardableResult
+    func run(_ command: EngineCommand, _ plan: DeployPlan, archive: String? = nil) async throws -> Int32 {
+        events = CollectingSink()
+        var settings = EngineSettings()
+        settings.releaseSource = .file(archive ?? "/nonexistent.tar.gz")
+        settings.drainLimitMilliseconds = 1000
+        let input = Array(try JSONEncoder().encode(plan))
+        return await Engine(system: system, events: events, settings: settings).run(command.rawValue, input: input)
+    }
+
+    func deploy(_ version: String, id: String? = nil) async throws -> Int32 {
+        try await run(.deploy, plan(.deploy, Samples.release(id ?? "id-\(version)", label: version)), archive: try archive(version))
+    }
+
+    var outcome: DeployOutcome? { events.events.last { $0.event == .outcome }?.outcome }
+    var stepLines: [String] {
+        events.events.filter { $0.event == .step && $0.status != .started }.map { "\($0.step!) \($0.status!.rawValue)" }
+    }
+    var warnings: [String] { events.events.filter { $0.event == .warning }.compactMap(\.message) }
+
+    func manifest() throws -> Manifest? { try StateStore(layout: layout).manifest() }
+    func read(_ path: String) -> String? { try? String(contentsOfFile: path, encoding: .utf8) }
+    func link(_ path: String) -> String? { try? FileManager.default.destinationOfSymbolicLink(atPath: path) }
+}
+
+@Suite struct ActivationTests {
+    @Test func firstDeployStartsBlueAndRecordsEverything() async throws {
+        let host = try Host()
+        #expect(try await host.deploy("1.0.0") == 0)
+        #expect(host.stepLines == ["lock done", "release done", "env done", "units done", "start done", "health done",
+                                   "switch done", "drain done", "stop-old done", "record done", "prune done"])
+        #expect(host.events.events.contains { $0.event == .releaseNeeded && $0.present == false })
+        let outcome = try #require(host.outcome)
+        #expect(outcome.result == .deployed)
+        #expect(outcome.slot == .blue)
+        #expect(outcome.previousRelease == nil)
+        #expect(outcome.steps.map(\.step) == Array(ReleaseActivation.stepNames))
+
+        let layout = host.layout
+        #expect(host.read("\(layout.releaseDir("id-1.0.0"))/VERSION") == "1.0.0")
+        #expect(host.link("\(layout.releaseDir("id-1.0.0"))/media") == "\(layout.sharedDir)/media")
+        #expect(host.link(layout.slotLink(.blue)) == layout.releaseDir("id-1.0.0"))
+        #expect(host.read(layout.envFile)?.contains(#"GREETING="hi there""#) == true)
+        let mode = try FileManager.default.attributesOfItem(atPath: layout.envFile)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        #expect(host.read(layout.instanceEnvFile(service: "web", slot: .blue))?.contains(#"PORT="8000""#) == true)
+        #expect(host.read(layout.instanceEnvFile(service: "worker", slot: .blue))?.contains("PORT") == false)
+        #expect(host.read(layout.templateUnitFile(service: "web")) == SystemdUnit(service: Samples.unprobedWeb, layout: layout).render())
+        #expect(host.read(layout.nginxSiteFile)?.contains("server 127.0.0.1:8000;") == true)
+        #expect(host.link("\(layout.systemdDir)/multi-user.target.wants/hello-production-web@blue.service")
+            == layout.templateUnitFile(service: "web"))
+        #expect(host.system.log == ["daemon-reload", "start hello-production-web@blue.service hello-production-worker@blue.service",
+                                    "nginx -t", "nginx reload"])
+
+        let manifest = try #require(try host.manifest())
+        #expect(manifest.current?.id == "id-1.0.0")
+        #expect(manifest.activeSlot == .blue)
+        #expect(manifest.releases.map(\.id) == ["id-1.0.0"])
+        #expect(manifest.services == [Samples.unprobedWeb, Samples.worker])
+        let history = try StateStore(layout: layout).history()
+        #expect(history.map(\.result) == [.deployed])
+        #expect(DeployLock.inspect(layout.lockFile) == LockInfo(state: .free))
+    }
+
+    @Test func secondDeployGoesGreenWithoutDaemonReloadAndRetiresBlue() async throws {
+        let host = try Host()
+        #expect(try await host.deploy("1.0.0") == 0)
+        host.system.log = []
+        #expect(try await host.deploy("2.0.0") == 0)
+        let outcome = try #require(host.outcome)
+        #expect(outcome.slot == .green)
+        #expect(outcome.previousRelease == "id-1.0.0")
+        #expect(host.system.log == [
+            "start hello-production-web@green.service hello-production-worker@green.service", "nginx -t", "nginx reload",
+            "stop hello-production-web@blue.service hello-production-worker@blue.service",
+        ])
+        let layout = host.layout
+        #expect(host.read(layout.nginxSiteFile)?.contains("server 127.0.0.1:8001;") == true)
+        let wants = "\(layout.systemdDir)/multi-user.target.wants"
+        #expect(host.link("\(wants)/hello-production-web@green.service") != nil)
+        #expect(host.link("\(wants)/hello-production-web@blue.service") == nil)
+        #expect(try host.manifest()?.releases.map(\.id) == ["id-2.0.0", "id-1.0.0"])
+        #expect(host.system.active == ["hello-production-web@green.service", "hello-production-worker@green.service"])
+    }
+
+    @Test func deployingWhatRunsIsUnchangedAndTouchesNothing() async throws {
+        let host = try Host()
+        #expect(try await host.deploy("1.0.0") == 0)
+        host.system.log = []
+        #expect(try await host.deploy("1.0.0") == 0)
+        #expect(host.outcome?.result == .unchanged)
+        #expect(host.stepLines == ["lock done"] + ReleaseActivation.stepNames.dropFirst().map { "\($0) skipped" })
+        #expect(host.events.events.contains { $0.event == .releaseNeeded && $0.present == true })
+        #expect(host.system.log.isEmpty)
+
+        // A changed setting is not "unchanged": the same release goes through green with the new env.
+        host.environment.append(EnvVar(name: "NEW", value: "1"))
+        #expect(try await host.deploy("1.0.0") == 0)
+        #expect(host.outcome?.result == .deployed)
+        #expect(host.outcome?.slot == .green)
+        #expect(host.events.events.contains { $0.event == .releaseNeeded && $0.present == true })
+    }
+
+    @Test func crashingReleaseIsRolledBackAndTheOldSlotKeepsServing() async throws {
+        let host = try Host()
+        #expect(try await host.deploy("1.0.0") == 0)
+        let site = host.read(host.layout.nginxSiteFile)
+        let env = host.read(host.layout.envFile)
+        host.system.log = []
+        host.system.crashing = ["hello-production-worker@green.service"]
+        host.environment = [EnvVar(name: "GREETING", value: "changed")]
+        host.services[1].stopTimeoutMs = 2000  // the worker's unit changes too
+
+        #expect(try await host.deploy("2.0.0") == 1)
+        let outcome = try #require(host.outcome)
+        #expect(outcome.result == .rolledBack)
+        #expect(outcome.slot == .blue)
+        #expect(outcome.message == "hello-production-worker@green.service stopped right after it started (exit-code); see its journal below.")
+        #expect(outcome.journal == host.system.journalLines)
+        #expect(host.stepLines.last == "health failed")
+        #expect(host.read(host.layout.nginxSiteFile) == site)
+        #expect(host.read(host.layout.envFile) == env)
+        #expect(host.read(host.layout.templateUnitFile(service: "worker")) == SystemdUnit(service: Samples.worker, layout: host.layout).render())
+        #expect(host.system.log == [
+            "daemon-reload", "start hello-production-web@green.service hello-production-worker@green.service",
+            "stop hello-production-web@green.service hello-production-worker@green.service", "daemon-reload",
+        ])
+        #expect(host.system.active == ["hello-production-web@blue.service", "hello-production-worker@blue.service"])
+        #expect(try host.manifest()?.current?.id == "id-1.0.0")
+        #expect(try StateStore(layout: host.layout).history().map(\.result) == [.rolledBack, .deployed])
+    }
+
+    @Test func firstDeployThatFailsIsFailedNotRolledBack() async throws {
+        let host = try Host()
+        host.system.crashing = ["hello-production-web@blue.service"]
+        #expect(try await host.deploy("1.0.0") == 1)
+        #expect(host.outcome?.result == .failed)
+        #expect(try host.manifest() == nil)
+    }
+
+    @Test func siteThatNginxRejectsIsPutBack() async throws {
+        let host = try Host()
+        #expect(try await host.deploy("1.0.0") == 0)
+        let site = host.read(host.layout.nginxSiteFile)
+        host.system.nginxComplaint = "nginx: [emerg] unknown directive \"bogus\""
+        #expect(try await host.deploy("2.0.0") == 1)
+        #expect(host.outcome?.result == .rolledBack)
+        #expect(host.outcome?.message == #"nginx rejected the new site (nginx: [emerg] unknown directive "bogus"); the previous site is back and still serves."#)
+        #expect(host.read(host.layout.nginxSiteFile) == site)
+        #expect(!host.system.active.contains("hello-production-web@green.service"))
+    }
+
+    @Test func brokenUploadLeavesNoRelease() async throws {
+        let host = try Host()
+        let garbage = "\(host.dir.path)/garbage.tar.gz"
+        try "not a tarball".write(toFile: garbage, atomically: true, encoding: .utf8)
+        #expect(try await host.run(.deploy, host.plan(.deploy, Samples.release("broken")), archive: garbage) == 1)
+        #expect(host.outcome?.result == .failed)
+        #expect(host.outcome?.message?.hasPrefix("the release archive could not be unpacked") == true)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: host.layout.releasesDir).isEmpty)
+    }
+
+    @Test func rollbackReturnsToThePreviousRelease() async throws {
+        let host = try Host()
+        #expect(try await host.deploy("1.0.0") == 0)
+        #expect(try await host.deploy("2.0.0") == 0)
+        #expect(try await host.run(.rollback, host.plan(.rollback, nil)) == 0)
+        #expect(host.outcome?.result == .deployed)
+        #expect(host.outcome?.release == "id-1.0.0")
+        #expect(host.outcome?.slot == .blue)
+        #expect(!host.events.events.contains { $0.event == .releaseNeeded })
+        #expect(try host.manifest()?.releases.map(\.id) == ["id-1.0.0", "id-2.0.0"])
+        #expect(try StateStore(layout: host.layout).history(limit: 1).first?.kind == .rollback)
+
+        // By label, and a second rollback returns to 2.0.0.
+        #expect(try await host.run(.rollback, host.plan(.rollback, ReleaseRef(id: "2.0.0", label: "2.0.0", createdAt: ""))) == 0)
+        #expect(host.outcome?.release == "id-2.0.0")
+    }
+
+    @Test func rollbackToAReleaseNotKeptSaysWhichAreKept() async throws {
+        let host = try Host()
+        #expect(try await host.run(.rollback, host.plan(.rollback, nil)) == 4)
+        #expect(host.events.events.last?.message == "there is no earlier release on this host to roll back to; kept releases: none besides the current one.")
+        #expect(try await host.deploy("1.0.0") == 0)
+        #expect(try await host.deploy("2.0.0") == 0)
+        #expect(try await host.run(.rollback, host.plan(.rollback, ReleaseRef(id: "9.9.9", label: "9.9.9", createdAt: ""))) == 4)
+        #expect(host.events.events.last?.message == "release '9.9.9' is not kept on this host; kept releases: id-1.0.0 (1.0.0).")
+    }
+
+    @Test func pruningKeepsTheNewestAndTheOtherSlot() async throws {
+        let host = try Host()
+        host.keep = 1
+        for version in ["1.0.0", "2.0.0", "3.0.0"] { #expect(try await host.deploy(version) == 0) }
+        // keep 1, but 2.0.0 stays: the green slot... the other slot still points at it.
+        #expect(try host.manifest()?.releases.map(\.id) == ["id-3.0.0", "id-2.0.0"])
+        #expect(ReleaseStore(layout: host.layout).ids() == ["id-2.0.0", "id-3.0.0"])
+    }
+
+    @Test func removedServiceIsStoppedAndItsFilesRemoved() async throws {
+        let host = try Host()
+        #expect(try await host.deploy("1.0.0") == 0)
+        host.services = [Samples.unprobedWeb]
+        #expect(try await host.deploy("2.0.0") == 0)
+        #expect(host.system.log.contains("stop hello-production-web@blue.service hello-production-worker@blue.service hello-production-worker@green.service"))
+        #expect(!FileManager.default.fileExists(atPath: host.layout.templateUnitFile(service: "worker")))
+        #expect(host.system.log.last == "daemon-reload")
+    }
+
+    @Test func lockHeldByAnotherEngineStopsTheDeploy() async throws {
+        let host = try Host()
+        try FileManager.default.createDirectory(atPath: host.layout.appDir, withIntermediateDirectories: true)
+        let holder = try LockHolder(host.layout.lockFile)
+        defer { holder.stop() }
+        #expect(try await host.deploy("1.0.0") == 3)
+        #expect(host.stepLines == ["lock failed"])
+        #expect(host.events.events.last?.event == .error)
+        #expect(host.events.events.last?.message?.hasPrefix("another deploy holds the lock") == true)
+    }
+
+    @Test func invalidPlansAreRejectedBeforeAnythingHappens() async throws {
+        let host = try Host()
+        var plan = host.plan(.deploy, Samples.release("../etc"))
+        #expect(try await host.run(.deploy, plan) == 2)
+        #expect(host.events.events.last?.message == "the deploy plan is invalid: release id '../etc' must be letters, digits, '.', '_' or '-'.")
+        plan = host.plan(.deploy, Samples.release("ok"))
+        plan.services.append(ServicePlan(name: "api", command: "api", port: 8001, health: nil, proxied: false, stopTimeoutMs: 1000))
+        #expect(try await host.run(.deploy, plan) == 2)
+        #expect(host.events.events.last?.message == "the deploy plan is invalid: services 'web' and 'api' both use port 8001 (each service takes its port and the next one, for the green slot).")
+        #expect(!FileManager.default.fileExists(atPath: host.layout.appDir))
+    }
+}
+
+@Suite struct StateStoreTests {
+    @Test func manifestAndHistoryRoundTrip() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let layout = HostLayout(root: dir.path, app: "hello", env: "production")
+        try FileManager.default.createDirectory(atPath: layout.appDir, withIntermediateDirectories: true)
+        let store = StateStore(layout: layout)
+        #expect(try store.manifest() == nil)
+        let manifest = Manifest(app: "hello", env: "production", current: Samples.release("b"), activeSlot: .green,
+                                releases: [Samples.release("b"), Samples.release("a")], services: [Samples.web],
+                                updatedAt: "2025-01-01T00:00:00Z")
+        try store.save(manifest)
+        #expect(try store.manifest() == manifest)
+
+        for index in 0..<3 {
+            try store.append(HistoryEntry(kind: .deploy, release: Samples.release("r\(index)"), previousRelease: nil,
+                                          result: .deployed, message: nil, requestedBy: Samples.requester,
+                                          startedAt: "s", finishedAt: "f", steps: []))
+        }
+        let handle = try #require(FileHandle(forWritingAtPath: layout.historyFile))
+        handle.seekToEndOfFile()
+        handle.write(Data("{\"kind\":\"dep".utf8))  // a torn last line is skipped
+        try handle.close()
+        #expect(try store.history().map { $0.release?.id } == ["r2", "r1", "r0"])
+        #expect(try store.history(limit: 2).map { $0.release?.id } == ["r2", "r1"])
+    }
+
+    @Test func unreadableManifestIsAnInternalErrorSayingWhatToDo() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let layout = HostLayout(root: dir.path, app: "hello", env: "production")
+        try FileManager.default.createDirectory(atPath: layout.appDir, withIntermediateDirectories: true)
+        try "{}".write(toFile: layout.manifestFile, atomically: true, encoding: .utf8)
+        #expect(throws: EngineError.internal("\(layout.manifestFile) cannot be read (the key 'app' is missing at the top level); restore it from history.jsonl or remove it")) {
+            try StateStore(layout: layout).manifest()
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import BerthEngine
+
+/// A host without systemd or nginx: remembers what the engine asked and answers from a table,
+/// so whole activations run in a temporary directory.
+final class FakeSystem: SystemControl {
+    var log: [String] = []
+    var active: Set<String> = []
+    /// Units that die right after `start` (their `runState` shows a crash).
+    var crashing: Set<String> = []
+    var journalLines = ["Traceback (most recent call last):", "SyntaxError: invalid syntax"]
+    var nginxComplaint: String? = nil
+    var nginxRunning = true
+    private var workers: Set<Int32> = [101, 102]
+    private var nextWorker: Int32 = 200
+
+    func daemonReload() async throws(ControlFailure) { log.append("daemon-reload") }
+
+    func start(_ units: [String]) async throws(ControlFailure) {
+        log.append("start \(units.joined(separator: " "))")
+        for unit in units where !crashing.contains(unit) { active.insert(unit) }
+    }
+
+    func stop(_ units: [String]) async throws(ControlFailure) {
+        guard !units.isEmpty else { return }
+        log.append("stop \(units.joined(separator: " "))")
+        active.subtract(units)
+    }
+
+    func activeStates(_ units: [String]) async -> [String] {
+        units.map { active.contains($0) ? "active" : crashing.contains($0) ? "failed" : "inactive" }
+    }
+
+    func runState(_ unit: String) async -> UnitRunState {
+        if crashing.contains(unit) { return UnitRunState(activeState: "failed", subState: "failed", result: "exit-code") }
+        return UnitRunState(activeState: active.contains(unit) ? "active" : "inactive")
+    }
+
+    func journal(_ unit: String, lines: Int) async -> [String] { journalLines }
+
+    func testNginx() async -> String? {
+        log.append("nginx -t")
+        return nginxComplaint
+    }
+
+    func nginxMaster() -> Int32? { nginxRunning ? 100 : nil }
+
+    func children(of master: Int32) -> Set<Int32> { workers }
+
+    func reloadNginx(master: Int32) throws(ControlFailure) {
+        log.append("nginx reload")
+        workers = [nextWorker, nextWorker + 1]
+        nextWorker += 2
+    }
+
+    func startNginx() async throws(ControlFailure) {
+        log.append("start nginx")
+        nginxRunning = true
+    }
+}
