@@ -104,7 +104,7 @@ public final class Testbed: @unchecked Sendable {
     @discardableResult
     public func up(_ n: Int, fresh: Bool = false) throws -> TestbedInventory {
         try control(["up", String(n)] + (fresh ? ["--fresh"] : []))
-        return try inventory()
+        return try inventory
     }
 
     /// Removes every process, mount, namespace, link and runtime file of the fleet.
@@ -153,16 +153,18 @@ public final class Testbed: @unchecked Sendable {
     }
 
     /// The fleet as `inventory.json` describes it now.
-    public func inventory() throws -> TestbedInventory {
-        guard let data = FileManager.default.contents(atPath: inventoryPath) else {
-            throw TestSetupError("no \(inventoryPath): the testbed is not up (testbed/testbed up N)")
+    public var inventory: TestbedInventory {
+        get throws {
+            guard let data = FileManager.default.contents(atPath: inventoryPath) else {
+                throw TestSetupError("no \(inventoryPath): the testbed is not up (testbed/testbed up N)")
+            }
+            return try JSONDecoder().decode(TestbedInventory.self, from: data)
         }
-        return try JSONDecoder().decode(TestbedInventory.self, from: data)
     }
 
     /// The address of host `hN` (from the inventory; hosts have fixed addresses 10.77.0.(10+N)).
     public func address(of host: String) -> String {
-        if let address = (try? inventory())?.host(host)?.address { return address }
+        if let address = (try? inventory)?.host(host)?.address { return address }
         return "10.77.0.\(10 + (Int(host.dropFirst()) ?? 0))"
     }
 

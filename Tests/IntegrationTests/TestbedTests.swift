@@ -14,7 +14,7 @@ extension Integration {
         }
 
         @Test func everyHostAnswersSSHWithSystemdRunning() throws {
-            let inventory = try testbed.inventory()
+            let inventory = try testbed.inventory
             var hostKeys: Set<String> = []
             for (index, name) in ["h1", "h2"].enumerated() {
                 let host = try #require(inventory.host(name), "\(inventory)")
@@ -63,10 +63,10 @@ extension Integration {
             let write = try testbed.run(on: "h2", "echo \(token) > /var/lib/berth-testbed-token")
             #expect(write.status == 0, "\(write.combined)")
             let keyBefore = try hostKey("h2")
-            let pidBefore = try #require(try testbed.inventory().host("h2")?.pid)
+            let pidBefore = try #require(try testbed.inventory.host("h2")?.pid)
 
             try testbed.crash("h2")
-            #expect(try testbed.inventory().host("h2")?.pid == nil)
+            #expect(try testbed.inventory.host("h2")?.pid == nil)
             #expect(!isSystemd(pidBefore), "the crashed host's systemd is gone")
             #expect(try testbed.status().contains(#/h2\s+10\.77\.0\.12\s+-\s+stopped/#))
             let unreachable = try testbed.run(on: "h2", "true", timeout: 20, connectTimeout: 2)
@@ -74,7 +74,7 @@ extension Integration {
             #expect(try testbed.run(on: "h1", "true").status == 0, "the other host is unaffected")
 
             try testbed.boot("h2")
-            let host = try #require(try testbed.inventory().host("h2"))
+            let host = try #require(try testbed.inventory.host("h2"))
             #expect(host.address == "10.77.0.12")
             #expect(host.pid != nil && host.pid != pidBefore)
             let read = try testbed.run(on: "h2", "cat /var/lib/berth-testbed-token; systemctl is-system-running --wait")
@@ -117,7 +117,7 @@ extension Integration {
         }
 
         @Test func downRemovesEverythingAndUpBringsTheFleetBack() throws {
-            let before = try testbed.inventory()
+            let before = try testbed.inventory
             defer { _ = try? testbed.up(max(before.hosts.count, 2)) }
 
             try testbed.down()
