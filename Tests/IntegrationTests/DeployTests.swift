@@ -105,7 +105,7 @@ extension Integration {
             #expect(reachedHealth, "the deploy should reach its start step: \(deploy.stdoutSoFar)")
             deploy.signal(SIGKILL)
             _ = deploy.wait()
-            let killed = try FleetAccess.ensure(hosts: 1).run(on: "h1", "pkill -KILL -f 'berth-engine-.* deploy' ; sleep 0.2; pgrep -f 'berth-engine-.* deploy' || echo gone")
+            let killed = try FleetAccess.ensure(hosts: 1).run(on: "h1", "pkill -KILL -f '[b]erth-engine-.* deploy' ; sleep 0.2; pgrep -f '[b]erth-engine-.* deploy' || echo gone")
             #expect(killed.stdout.contains("gone"), "\(killed)")
             usleep(500_000)
             let result = try load.stop()
