@@ -121,6 +121,8 @@ def main():
     parser.add_argument("--ready-file", help="touch this file once the first request has been answered")
     args = parser.parse_args()
 
+    # A parent may hand down a blocked signal mask (Foundation's Process does): unblock what stops us.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     worker = worker_new if args.mode == "new" else worker_keepalive

@@ -14,6 +14,9 @@ public struct HealthGate {
     public var unitCheckMilliseconds = 100
     /// Journal lines attached to a failure.
     public static let journalLines = 20
+    /// When the slot was started (`Timestamp.microseconds()`): older journal lines belong to
+    /// earlier runs and are left out of a failure.
+    public var journalSince: Int64?
 
     public init(system: any SystemControl, layout: HostLayout) {
         self.system = system
@@ -53,12 +56,12 @@ public struct HealthGate {
         let seconds = Double(elapsed.milliseconds / 100) / 10
         throw StepFailure(
             "\(unit) failed its health check: GET http://127.0.0.1:\(port)\(health.path) got \(last) on all \(attempts) attempts in \(seconds) s.",
-            journal: await system.journal(unit, lines: Self.journalLines))
+            journal: await system.journal(unit, lines: Self.journalLines, since: journalSince))
     }
 
     private func stopped(_ unit: String, _ state: UnitRunState) async -> StepFailure {
         let how = state.result == "success" || state.result == "unknown" ? state.activeState : state.result
         return StepFailure("\(unit) stopped right after it started (\(how)); see its journal below.",
-                           journal: await system.journal(unit, lines: Self.journalLines))
+                           journal: await system.journal(unit, lines: Self.journalLines, since: journalSince))
     }
 }

@@ -44,6 +44,8 @@ public final class ReleaseActivation {
         var units: [String: String?] = [:]
         var reloadSystemd = false
         var startedUnits: [String] = []
+        /// When the new slot was started, for its journal (`Timestamp.microseconds()`).
+        var startedAt: Int64?
     }
 
     public init(plan: DeployPlan, system: any SystemControl, events: any EventSink, settings: EngineSettings = EngineSettings()) {
@@ -136,6 +138,7 @@ public final class ReleaseActivation {
             try await step("health") { () throws(StepFailure) in
                 var gate = HealthGate(system: system, layout: layout)
                 gate.probe = settings.healthProbe
+                gate.journalSince = undo.startedAt
                 try await gate.check(services, slot: slot)
             }
             let site = plan.proxy.map {
@@ -297,11 +300,12 @@ public final class ReleaseActivation {
             warn("\(leftovers.joined(separator: ", ")) still ran from an earlier deploy; stopped before starting \(release.label).")
             do { try await system.stop(units) } catch { throw StepFailure("\(error.message).") }
         }
+        undo.startedAt = Timestamp.microseconds()
         do {
             try await system.start(units)
         } catch {
             for unit in units where await system.runState(unit).activeState != "active" {
-                throw StepFailure("\(error.message).", journal: await system.journal(unit, lines: HealthGate.journalLines))
+                throw StepFailure("\(error.message).", journal: await system.journal(unit, lines: HealthGate.journalLines, since: undo.startedAt))
             }
             throw StepFailure("\(error.message).")
         }

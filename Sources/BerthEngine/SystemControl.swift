@@ -43,8 +43,9 @@ public protocol SystemControl: AnyObject {
     /// `systemctl is-active` for each unit, in order.
     func activeStates(_ units: [String]) async -> [String]
     func runState(_ unit: String) async -> UnitRunState
-    /// The unit's last journal lines, plain text.
-    func journal(_ unit: String, lines: Int) async -> [String]
+    /// The unit's last journal lines, plain text; only those logged at or after `since`
+    /// (microseconds since 1970, `Timestamp.microseconds()`) if given.
+    func journal(_ unit: String, lines: Int, since: Int64?) async -> [String]
 
     /// nil when `nginx -t` accepts the configuration, else what nginx said.
     func testNginx() async -> String?
@@ -100,10 +101,18 @@ public final class LiveSystem: SystemControl {
                             result: values["Result"].map(String.init) ?? "unknown")
     }
 
-    public func journal(_ unit: String, lines: Int) async -> [String] {
-        let result = await Commands.run(["journalctl", "-u", unit, "-n", "\(lines)", "--no-pager", "-o", "cat"])
-        return result.output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-            .filter { !$0.isEmpty && $0 != "-- No entries --" }
+    public func journal(_ unit: String, lines: Int, since: Int64?) async -> [String] {
+        // JSON rather than `-o cat`, to drop lines from before `since` (journalctl's own --since
+        // would make -n count from the oldest line).
+        let result = await Commands.run(["journalctl", "-u", unit, "-n", "\(lines)", "--no-pager", "-o", "json",
+                                         "--output-fields=MESSAGE"])
+        var messages: [String] = []
+        for line in result.output.split(separator: "\n") {
+            guard let entry = try? EngineJSON.decode(JournalEntry.self, from: Array(line.utf8)) else { continue }
+            if let since, let time = Int64(entry.time), time < since { continue }
+            if let message = entry.message?.text { messages.append(message) }
+        }
+        return messages
     }
 
     public func testNginx() async -> String? {
@@ -180,5 +189,34 @@ public enum ProcessTable {
     public static func isLiveChild(_ pid: Int32, of parent: Int32) -> Bool {
         guard let entry = stat(pid) else { return false }
         return entry.parent == parent && entry.state != "Z"
+    }
+}
+
+/// One line of `journalctl -o json`: MESSAGE is a string, or an array of bytes when it is not
+/// valid UTF-8 text.
+struct JournalEntry: Decodable {
+    enum Message: Decodable {
+        case text(String)
+        case bytes([UInt8])
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let text = try? container.decode(String.self) { self = .text(text) } else { self = .bytes(try container.decode([UInt8].self)) }
+        }
+
+        var text: String {
+            switch self {
+            case let .text(text): text
+            case let .bytes(bytes): String(decoding: bytes, as: UTF8.self)
+            }
+        }
+    }
+
+    var time: String
+    var message: Message?
+
+    enum CodingKeys: String, CodingKey {
+        case time = "__REALTIME_TIMESTAMP"
+        case message = "MESSAGE"
     }
 }

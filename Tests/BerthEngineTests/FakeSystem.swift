@@ -35,7 +35,7 @@ final class FakeSystem: SystemControl {
         return UnitRunState(activeState: active.contains(unit) ? "active" : "inactive")
     }
 
-    func journal(_ unit: String, lines: Int) async -> [String] { journalLines }
+    func journal(_ unit: String, lines: Int, since: Int64?) async -> [String] { journalLines }
 
     func testNginx() async -> String? {
         log.append("nginx -t")
