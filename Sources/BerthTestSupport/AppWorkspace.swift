@@ -5,6 +5,8 @@ import Foundation
 public struct AppWorkspace: Sendable {
     public let directory: String
     public let appName: String
+    /// The `server_name` nginx routes to the web service.
+    public let domain: String
 
     /// Copies Examples/hello and writes a berth.yml for `appName` on the given hosts (ssh aliases).
     public static func make(appName: String, hosts: [String], port: Int, domain: String,
@@ -46,7 +48,7 @@ public struct AppWorkspace: Sendable {
         \(extraYAML)
         """
         try yaml.write(toFile: directory + "/berth.yml", atomically: true, encoding: .utf8)
-        return AppWorkspace(directory: directory, appName: appName)
+        return AppWorkspace(directory: directory, appName: appName, domain: domain)
     }
 
     /// The version the app reports (`app/VERSION`); a new version is a new release.

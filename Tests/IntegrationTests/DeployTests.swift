@@ -8,6 +8,14 @@ extension Integration {
     @Suite(.serialized) struct DeployTests {
         static let hosts = ["h1", "h2"]
 
+        /// A name no earlier run used, so state left on a long-lived fleet cannot leak into a test.
+        static func freshName(_ prefix: String) -> String {
+            "\(prefix)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+        }
+
+        /// A blue/green port pair that no earlier run on a long-lived fleet is likely to hold.
+        static func freshPort() -> Int { 20_000 + 2 * Int.random(in: 0..<5_000) }
+
         /// Boots (or reuses) the shared fleet and returns the hosts' addresses and ssh config.
         static func fleet() throws -> (addresses: [String], sshConfig: String) {
             let fleet = try FleetAccess.ensure(hosts: hosts.count)
@@ -17,18 +25,20 @@ extension Integration {
         @Test func deployFailedDeployAndRollbackUnderLoadLoseNoRequest() throws {
             let (addresses, sshConfig) = try Self.fleet()
             let berth = try BerthCLI.locate()
-            let app = try AppWorkspace.make(appName: "zdt", hosts: Self.hosts, port: 8200, domain: "zdt.test")
+            let app = try AppWorkspace.make(appName: Self.freshName("zdt"), hosts: Self.hosts, port: Self.freshPort(),
+                                            domain: "\(Self.freshName("zdt")).test")
+            let domain = app.domain
             defer { app.remove() }
 
             // v1: the first deploy also installs the engine where it is missing.
             try app.setVersion("1.0.0")
             let first = try berth.run(["deploy", "--label", "1.0.0"], in: app.directory, sshConfig: sshConfig)
             #expect(first.status == 0, "\(first.combined)")
-            for address in addresses { #expect(try Curl.version(address, host: "zdt.test") == "1.0.0") }
+            for address in addresses { #expect(try Curl.version(address, host: domain) == "1.0.0") }
 
             // v2 under load from new-connection and keep-alive clients.
             try app.setVersion("2.0.0")
-            var (output, loads) = try underLoad(addresses, host: "zdt.test") {
+            var (output, loads) = try underLoad(addresses, host: domain) {
                 try berth.run(["deploy", "--label", "2.0.0"], in: app.directory, sshConfig: sshConfig)
             }
             #expect(output.status == 0, "\(output.combined)")
@@ -37,12 +47,12 @@ extension Integration {
                 #expect(load.versions["1.0.0", default: 0] > 0 && load.versions["2.0.0", default: 0] > 0,
                         "traffic should move from 1.0.0 to 2.0.0 while the clients run: \(load)")
             }
-            for address in addresses { #expect(try Curl.version(address, host: "zdt.test") == "2.0.0") }
+            for address in addresses { #expect(try Curl.version(address, host: domain) == "2.0.0") }
 
             // v3 never becomes healthy: each host rolls back by itself and v2 keeps serving.
             try app.setVersion("3.0.0")
             try app.setFailingHealth(true)
-            (output, loads) = try underLoad(addresses, host: "zdt.test") {
+            (output, loads) = try underLoad(addresses, host: domain) {
                 try berth.run(["deploy", "--label", "3.0.0"], in: app.directory, sshConfig: sshConfig)
             }
             #expect(output.status == 1, "a failed health check must fail the deploy: \(output.combined)")
@@ -55,7 +65,7 @@ extension Integration {
             try app.setFailingHealth(false)
 
             // Rollback to the release before v2, under load.
-            (output, loads) = try underLoad(addresses, host: "zdt.test") {
+            (output, loads) = try underLoad(addresses, host: domain) {
                 try berth.run(["rollback"], in: app.directory, sshConfig: sshConfig)
             }
             #expect(output.status == 0, "\(output.combined)")
@@ -63,7 +73,7 @@ extension Integration {
                 #expect(load.failed == 0, "\(load)")
                 #expect(load.versions["1.0.0", default: 0] > 0, "\(load)")
             }
-            for address in addresses { #expect(try Curl.version(address, host: "zdt.test") == "1.0.0") }
+            for address in addresses { #expect(try Curl.version(address, host: domain) == "1.0.0") }
 
             // Status and history tell the same story, as JSON.
             let status = try berth.run(["status", "--json"], in: app.directory, sshConfig: sshConfig)
@@ -89,7 +99,9 @@ extension Integration {
         @Test func aKilledDeployLeavesTheOldReleaseServingAndTheNextDeploySucceeds() throws {
             let (addresses, sshConfig) = try Self.fleet()
             let berth = try BerthCLI.locate()
-            let app = try AppWorkspace.make(appName: "killed", hosts: ["h1"], port: 8300, domain: "killed.test")
+            let app = try AppWorkspace.make(appName: Self.freshName("killed"), hosts: ["h1"], port: Self.freshPort(),
+                                            domain: "\(Self.freshName("killed")).test")
+            let domain = app.domain
             defer { app.remove() }
             try app.setVersion("1.0.0")
             let first = try berth.run(["deploy"], in: app.directory, sshConfig: sshConfig)
@@ -99,7 +111,7 @@ extension Integration {
             // then kill the engine on the host too (the deploy dies as if its machine lost power).
             try app.setVersion("2.0.0")
             try app.setStartDelay(20)
-            let load = try LoadGenerator.start(addresses: [addresses[0]], hostHeader: "killed.test", mode: "new")
+            let load = try LoadGenerator.start(addresses: [addresses[0]], hostHeader: domain, mode: "new")
             let deploy = try berth.start(["deploy"], in: app.directory, sshConfig: sshConfig)
             let reachedHealth = RunningProcess.waitUntil(seconds: 30) { deploy.stdoutSoFar.contains("start") }
             #expect(reachedHealth, "the deploy should reach its start step: \(deploy.stdoutSoFar)")
@@ -111,7 +123,7 @@ extension Integration {
             let result = try load.stop()
             #expect(result.failed == 0, "the old release must keep serving: \(result)")
             #expect(Set(result.versions.keys) == ["1.0.0"], "\(result)")
-            #expect(try Curl.version(addresses[0], host: "killed.test") == "1.0.0")
+            #expect(try Curl.version(addresses[0], host: domain) == "1.0.0")
 
             let lock = try berth.run(["lock", "status"], in: app.directory, sshConfig: sshConfig)
             #expect(lock.stdout.contains("stale"), "\(lock.combined)")
@@ -121,7 +133,7 @@ extension Integration {
             let next = try berth.run(["deploy"], in: app.directory, sshConfig: sshConfig)
             #expect(next.status == 0, "\(next.combined)")
             #expect(next.stdout.contains("stale"), "the takeover is reported: \(next.stdout)")
-            #expect(try Curl.version(addresses[0], host: "killed.test") == "2.0.0")
+            #expect(try Curl.version(addresses[0], host: domain) == "2.0.0")
             let after = try berth.run(["lock", "status"], in: app.directory, sshConfig: sshConfig)
             #expect(after.stdout.contains("free"), "\(after.combined)")
         }
@@ -129,7 +141,7 @@ extension Integration {
         @Test func aBadAppFileTouchesNoHost() throws {
             let (_, sshConfig) = try Self.fleet()
             let berth = try BerthCLI.locate()
-            let app = try AppWorkspace.make(appName: "broken", hosts: ["h1"], port: 8400, domain: "broken.test")
+            let app = try AppWorkspace.make(appName: Self.freshName("broken"), hosts: ["h1"], port: 8400, domain: "broken.test")
             defer { app.remove() }
             let yaml = try String(contentsOfFile: app.directory + "/berth.yml", encoding: .utf8)
                 .replacingOccurrences(of: "      attempts: 60", with: "      atempts: 60")
@@ -138,7 +150,7 @@ extension Integration {
             #expect(output.status == 2, "\(output.combined)")
             #expect(output.stderr.contains("berth.yml:"), "the error names the file and line: \(output.stderr)")
             #expect(output.stderr.contains("atempts"), "\(output.stderr)")
-            let remote = try FleetAccess.ensure(hosts: 1).run(on: "h1", "test -e /var/lib/berth/apps/broken && echo touched || echo untouched")
+            let remote = try FleetAccess.ensure(hosts: 1).run(on: "h1", "test -e /var/lib/berth/apps/\(app.appName) && echo touched || echo untouched")
             #expect(remote.stdout.contains("untouched"))
         }
 
