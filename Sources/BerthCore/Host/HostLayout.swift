@@ -6,6 +6,7 @@
 /// <root>/apps/<app>/<env>/releases/<id>/        unpacked releases (content-addressed)
 /// <root>/apps/<app>/<env>/shared/<dir>/         directories that outlive releases
 /// <root>/apps/<app>/<env>/slots/<slot>          symlink to the release a slot runs
+/// <root>/apps/<app>/<env>/current               symlink to the release that serves traffic
 /// <root>/apps/<app>/<env>/run/<service>@<slot>.env   PORT and release facts for one instance
 /// <root>/apps/<app>/<env>/app.env               the environment's settings and secrets (0600)
 /// <root>/apps/<app>/<env>/manifest.json         what runs now
@@ -37,6 +38,8 @@ public struct HostLayout: Sendable, Equatable {
     public var sharedDir: String { "\(appDir)/shared" }
     public var slotsDir: String { "\(appDir)/slots" }
     public func slotLink(_ slot: Slot) -> String { "\(slotsDir)/\(slot.rawValue)" }
+    /// Points at the release that serves traffic; moved only after the switch.
+    public var currentLink: String { "\(appDir)/current" }
     public var runDir: String { "\(appDir)/run" }
     public func instanceEnvFile(service: String, slot: Slot) -> String { "\(runDir)/\(service)@\(slot.rawValue).env" }
     public var envFile: String { "\(appDir)/app.env" }
