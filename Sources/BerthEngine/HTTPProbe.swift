@@ -91,6 +91,16 @@ public struct HTTPProbe: Sendable {
         return Self.statusLine(reply) ?? .failed(reply.isEmpty ? "connection closed without an answer" : "the answer is not HTTP")
     }
 
+    /// Whether something accepts connections on `port`: before a slot starts, its ports must be
+    /// free, or the health check would ask whatever holds them.
+    public func isTaken(port: Int) -> Bool {
+        switch get(port: port, path: "/", timeoutMilliseconds: 200) {
+        case .refused: false
+        case let .failed(why): !why.hasPrefix("cannot connect")
+        default: true
+        }
+    }
+
     /// `HTTP/1.1 200 OK` → `.status(200, "OK")`; nil until a whole status line is there.
     static func statusLine(_ reply: [UInt8]) -> ProbeResult? {
         guard let end = reply.firstIndex(of: UInt8(ascii: "\n")) else { return nil }

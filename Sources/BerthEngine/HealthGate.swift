@@ -5,7 +5,7 @@ import BerthCore
 /// A service with a port and a health check must answer its path with a 2xx on
 /// `127.0.0.1:<slot port>` within its attempts; between failed probes the gate asks systemd
 /// whether the unit is still up, so an app that crashes fails the gate at once instead of after
-/// all attempts. Any other service passes if systemd still runs it once the probes are done.
+/// all attempts. Once the probes pass, every unit of the slot must still run without restarts.
 public struct HealthGate {
     public let system: any SystemControl
     public let layout: HostLayout
@@ -28,7 +28,9 @@ public struct HealthGate {
             guard let port = service.port(in: slot), let health = service.health else { continue }
             try await probe(service, port: port, health: health, slot: slot)
         }
-        for service in services where service.port == nil || service.health == nil {
+        // Every unit must still run, not crash-loop: an answer on a port can come from a process
+        // that is not the unit's.
+        for service in services {
             let unit = layout.unitName(service: service.name, slot: slot)
             let state = await system.runState(unit)
             if state.hasStopped || state.activeState != "active" {

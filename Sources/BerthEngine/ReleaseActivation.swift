@@ -300,6 +300,10 @@ public final class ReleaseActivation {
             warn("\(leftovers.joined(separator: ", ")) still ran from an earlier deploy; stopped before starting \(release.label).")
             do { try await system.stop(units) } catch { throw StepFailure("\(error.message).") }
         }
+        for service in services {
+            guard let port = service.port(in: slot), settings.healthProbe.isTaken(port: port) else { continue }
+            throw StepFailure("port \(port) of the \(slot.rawValue) slot is taken by a process that is not \(layout.unitName(service: service.name, slot: slot)); free the port or give \(service.name) another one.")
+        }
         undo.startedAt = Timestamp.microseconds()
         do {
             try await system.start(units)

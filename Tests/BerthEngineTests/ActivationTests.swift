@@ -90,10 +90,10 @@ final class Host {
         #expect(host.read(layout.envFile)?.contains(#"GREETING="hi there""#) == true)
         let mode = try FileManager.default.attributesOfItem(atPath: layout.envFile)[.posixPermissions] as? Int
         #expect(mode == 0o600)
-        #expect(host.read(layout.instanceEnvFile(service: "web", slot: .blue))?.contains(#"PORT="8000""#) == true)
+        #expect(host.read(layout.instanceEnvFile(service: "web", slot: .blue))?.contains(#"PORT="47010""#) == true)
         #expect(host.read(layout.instanceEnvFile(service: "worker", slot: .blue))?.contains("PORT") == false)
         #expect(host.read(layout.templateUnitFile(service: "web")) == SystemdUnit(service: Samples.unprobedWeb, layout: layout).render())
-        #expect(host.read(layout.nginxSiteFile)?.contains("server 127.0.0.1:8000;") == true)
+        #expect(host.read(layout.nginxSiteFile)?.contains("server 127.0.0.1:47010;") == true)
         #expect(host.link("\(layout.systemdDir)/multi-user.target.wants/hello-production-web@blue.service")
             == layout.templateUnitFile(service: "web"))
         #expect(host.system.log == ["daemon-reload", "start hello-production-web@blue.service hello-production-worker@blue.service",
@@ -122,7 +122,7 @@ final class Host {
             "stop hello-production-web@blue.service hello-production-worker@blue.service",
         ])
         let layout = host.layout
-        #expect(host.read(layout.nginxSiteFile)?.contains("server 127.0.0.1:8001;") == true)
+        #expect(host.read(layout.nginxSiteFile)?.contains("server 127.0.0.1:47011;") == true)
         let wants = "\(layout.systemdDir)/multi-user.target.wants"
         #expect(host.link("\(wants)/hello-production-web@green.service") != nil)
         #expect(host.link("\(wants)/hello-production-web@blue.service") == nil)
@@ -195,6 +195,16 @@ final class Host {
         #expect(host.outcome?.message == #"nginx rejected the new site (nginx: [emerg] unknown directive "bogus"); the previous site is back and still serves."#)
         #expect(host.read(host.layout.nginxSiteFile) == site)
         #expect(!host.system.active.contains("hello-production-web@green.service"))
+    }
+
+    @Test func slotPortTakenByAnotherProcessStopsTheDeployBeforeItStarts() async throws {
+        let host = try Host()
+        let squatter = try SilentListener()
+        host.services = [ServicePlan(name: "web", command: "python3 server.py", port: squatter.port, health: nil,
+                                     proxied: true, stopTimeoutMs: 1000)]
+        #expect(try await host.deploy("1.0.0") == 1)
+        #expect(host.outcome?.message == "port \(squatter.port) of the blue slot is taken by a process that is not hello-production-web@blue.service; free the port or give web another one.")
+        #expect(!host.system.log.contains { $0.hasPrefix("start") })
     }
 
     @Test func brokenUploadLeavesNoRelease() async throws {
@@ -270,9 +280,9 @@ final class Host {
         #expect(try await host.run(.deploy, plan) == 2)
         #expect(host.events.events.last?.message == "the deploy plan is invalid: release id '../etc' must be letters, digits, '.', '_' or '-'.")
         plan = host.plan(.deploy, Samples.release("ok"))
-        plan.services.append(ServicePlan(name: "api", command: "api", port: 8001, health: nil, proxied: false, stopTimeoutMs: 1000))
+        plan.services.append(ServicePlan(name: "api", command: "api", port: 47011, health: nil, proxied: false, stopTimeoutMs: 1000))
         #expect(try await host.run(.deploy, plan) == 2)
-        #expect(host.events.events.last?.message == "the deploy plan is invalid: services 'web' and 'api' both use port 8001 (each service takes its port and the next one, for the green slot).")
+        #expect(host.events.events.last?.message == "the deploy plan is invalid: services 'web' and 'api' both use port 47011 (each service takes its port and the next one, for the green slot).")
         #expect(!FileManager.default.fileExists(atPath: host.layout.appDir))
     }
 }

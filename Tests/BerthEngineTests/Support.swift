@@ -59,7 +59,8 @@ enum Samples {
     static let web = ServicePlan(name: "web", command: "python3 server.py", port: 8000,
                                  health: HealthCheck(path: "/health", intervalMs: 100, timeoutMs: 2000, attempts: 100),
                                  proxied: true, stopTimeoutMs: 10_000)
-    static let unprobedWeb = ServicePlan(name: "web", command: "python3 server.py", port: 8000, health: nil,
+    /// On ports nothing on a test machine listens on: the engine checks they are free before it starts a slot.
+    static let unprobedWeb = ServicePlan(name: "web", command: "python3 server.py", port: 47010, health: nil,
                                          proxied: true, stopTimeoutMs: 10_000)
     static let worker = ServicePlan(name: "worker", command: "python3 worker.py", port: nil, health: nil,
                                     proxied: false, stopTimeoutMs: 1500)
