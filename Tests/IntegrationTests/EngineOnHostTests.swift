@@ -109,6 +109,22 @@ extension Integration {
             #expect(try host.query("lock-release").events.first?.message == "the lock was already free.")
         }
 
+        @Test func aDeployWhoseControllerVanishesStillFinishesOnTheHost() throws {
+            let host = try EngineHost("h1")
+            try host.reset()
+            #expect(try host.deploy("v1").status == 0)
+            // The controller's ssh dies while the new slot waits out its 2 s start: the engine
+            // ignores SIGHUP and SIGPIPE and takes the deploy to its end.
+            let controller = try host.start("deploy", host.plan(.deploy, EngineHost.release("v2"), startDelay: 2), archive: host.archive("v2"))
+            usleep(1_000_000)
+            controller.signal(SIGKILL)
+            _ = controller.wait()
+            #expect(RunningProcess.waitUntil(seconds: 20) { (try? host.query("lock-status"))?.events.first?.lock?.state == .free })
+            let last = try host.query("history", limit: 1).events.first?.history?.first
+            #expect(last?.release?.id == "v2" && last?.result == .deployed, "\(String(describing: last))")
+            #expect(try host.page().contains(#""version": "v2""#))
+        }
+
         @Test func theActiveSlotComesBackAfterAPowerCut() throws {
             let host = try EngineHost("h2")
             try host.reset()
