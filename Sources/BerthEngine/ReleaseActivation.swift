@@ -141,9 +141,7 @@ public final class ReleaseActivation {
                 gate.journalSince = undo.startedAt
                 try await gate.check(services, slot: slot)
             }
-            let site = plan.proxy.map {
-                NginxSite(app: plan.app, env: plan.env, proxy: $0, services: services, slot: slot).render()
-            }
+            let site = site(services, slot: slot)
             if site == nil, !Files.exists(layout.nginxSiteFile) {
                 skipped("switch")
                 drain = nil
@@ -232,10 +230,14 @@ public final class ReleaseActivation {
                       == files.instanceEnvironment(service, slot: slot, release: release.id),
                   files.isEnabled(service: service.name, slot: slot) else { return false }
         }
-        let site = plan.proxy.map { NginxSite(app: plan.app, env: plan.env, proxy: $0, services: services, slot: slot).render() }
-        guard nginx.isCurrent(site) else { return false }
+        guard nginx.isCurrent(site(services, slot: slot)) else { return false }
         let units = services.map { layout.unitName(service: $0.name, slot: slot) }
         return await system.activeStates(units).allSatisfy { $0 == "active" }
+    }
+
+    /// The nginx site routing to `slot`; nil when this host runs no proxied service.
+    private func site(_ services: [ServicePlan], slot: Slot) -> String? {
+        plan.proxy.map { NginxSite(app: plan.app, env: plan.env, proxy: $0, services: services, slot: slot).render() }
     }
 
     private func receive(_ release: ReleaseRef) async throws(StepFailure) {

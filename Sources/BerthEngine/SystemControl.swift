@@ -117,6 +117,7 @@ public final class LiveSystem: SystemControl {
 
     public func testNginx() async -> String? {
         let result = await Commands.run(["nginx", "-t", "-q"])
+        if result.status == 127 { return "nginx is not installed on this host" }
         return result.succeeded ? nil : result.complaint
     }
 
