@@ -176,6 +176,7 @@ public final class ReleaseActivation {
         do {
             try await step("record") { () throws(StepFailure) in
                 do {
+                    try Files.replaceSymlink(layout.currentLink, to: layout.releaseDir(target.id))
                     try store.save(current)
                     try store.append(historyEntry(target, DeployOutcome(
                         result: .deployed, release: target.id, previousRelease: previous?.id, slot: slot, steps: timings)))
@@ -223,6 +224,7 @@ public final class ReleaseActivation {
         guard Set(manifest.services.map(\.name)) == Set(services.map(\.name)),
               releases.isPresent(release.id),
               Files.linkTarget(layout.slotLink(slot)) == layout.releaseDir(release.id),
+              Files.linkTarget(layout.currentLink) == layout.releaseDir(release.id),
               (try? Files.readString(layout.envFile)) == appEnvironment else { return false }
         for service in services {
             guard (try? Files.readString(layout.templateUnitFile(service: service.name))) == files.unit(service),

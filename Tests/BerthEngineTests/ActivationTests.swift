@@ -87,6 +87,7 @@ final class Host {
         #expect(host.read("\(layout.releaseDir("id-1.0.0"))/VERSION") == "1.0.0")
         #expect(host.link("\(layout.releaseDir("id-1.0.0"))/media") == "\(layout.sharedDir)/media")
         #expect(host.link(layout.slotLink(.blue)) == layout.releaseDir("id-1.0.0"))
+        #expect(host.link(layout.currentLink) == layout.releaseDir("id-1.0.0"))
         #expect(host.read(layout.envFile)?.contains(#"GREETING="hi there""#) == true)
         let mode = try FileManager.default.attributesOfItem(atPath: layout.envFile)[.posixPermissions] as? Int
         #expect(mode == 0o600)
@@ -127,6 +128,7 @@ final class Host {
         #expect(host.link("\(wants)/hello-production-web@green.service") != nil)
         #expect(host.link("\(wants)/hello-production-web@blue.service") == nil)
         #expect(try host.manifest()?.releases.map(\.id) == ["id-2.0.0", "id-1.0.0"])
+        #expect(host.link(layout.currentLink) == layout.releaseDir("id-2.0.0"))
         #expect(host.system.active == ["hello-production-web@green.service", "hello-production-worker@green.service"])
     }
 
@@ -174,6 +176,7 @@ final class Host {
         ])
         #expect(host.system.active == ["hello-production-web@blue.service", "hello-production-worker@blue.service"])
         #expect(try host.manifest()?.current?.id == "id-1.0.0")
+        #expect(host.link(host.layout.currentLink) == host.layout.releaseDir("id-1.0.0"))
         #expect(try StateStore(layout: host.layout).history().map(\.result) == [.rolledBack, .deployed])
     }
 
