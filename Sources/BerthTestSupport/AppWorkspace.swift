@@ -9,15 +9,18 @@ public struct AppWorkspace: Sendable {
     public let domain: String
 
     /// Copies Examples/hello and writes a berth.yml for `appName` on the given hosts (ssh aliases).
+    /// Hosts in `optional` may be offline during a deploy.
     public static func make(appName: String, hosts: [String], port: Int, domain: String,
-                            extraYAML: String = "") throws -> AppWorkspace {
+                            optional: Set<String> = [], extraYAML: String = "") throws -> AppWorkspace {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-app-\(appName)-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let source = Repository.root.appendingPathComponent("Examples/hello")
         try FileManager.default.copyItem(atPath: source.appendingPathComponent("app").path, toPath: directory + "/app")
         try FileManager.default.copyItem(atPath: source.appendingPathComponent(".env.production").path,
                                          toPath: directory + "/.env.production")
-        let hostEntries = hosts.map { "  \($0):\n    address: \($0)\n    roles: [web]\n" }.joined()
+        let hostEntries = hosts.map { host in
+            "  \(host):\n    address: \(host)\n    roles: [web]\n" + (optional.contains(host) ? "    optional: true\n" : "")
+        }.joined()
         let yaml = """
         app: \(appName)
         release:

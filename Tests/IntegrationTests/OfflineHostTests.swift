@@ -1,0 +1,60 @@
+import BerthTestSupport
+import Foundation
+import Testing
+
+/// A deploy to several hosts when one is switched off: an optional host is skipped and reported,
+/// a required one fails the deploy; the next deploy completes what was skipped.
+extension Integration {
+    @Suite(.serialized) struct OfflineHostTests {
+        @Test func anOfflineOptionalHostIsSkippedAndTheNextDeployCompletesIt() throws {
+            let testbed = try FleetAccess.ensure(hosts: 2)
+            let berth = try BerthCLI.locate()
+            let app = try AppWorkspace.make(appName: DeployTests.freshName("offline"), hosts: ["h1", "h2"],
+                                            port: DeployTests.freshPort(), domain: "\(DeployTests.freshName("offline")).test",
+                                            optional: ["h2"])
+            defer { app.remove() }
+            try testbed.crash("h2")
+            defer { _ = try? testbed.ensureUp(hosts: 2) }
+
+            let first = try berth.run(["deploy", "--json"], in: app.directory, sshConfig: testbed.sshConfig)
+            #expect(first.status == 10, "optional hosts skipped: exit 10. \(first.combined)")
+            let summary = try Self.summary(first.stdout)
+            #expect(summary["h1"]?["state"] as? String == "deployed", "\(summary)")
+            #expect(summary["h2"]?["state"] as? String == "skipped", "\(summary)")
+            #expect((summary["h2"]?["message"] as? String)?.contains("offline") == true, "\(summary)")
+            #expect(try Curl.version(testbed.address(of: "h1"), host: app.domain) == "1.0.0")
+
+            try testbed.boot("h2")
+            let second = try berth.run(["deploy", "--json"], in: app.directory, sshConfig: testbed.sshConfig)
+            #expect(second.status == 0, "\(second.combined)")
+            let after = try Self.summary(second.stdout)
+            #expect(after["h1"]?["state"] as? String == "unchanged", "\(after)")
+            #expect(after["h2"]?["state"] as? String == "deployed", "\(after)")
+            #expect(try Curl.version(testbed.address(of: "h2"), host: app.domain) == "1.0.0")
+        }
+
+        @Test func anOfflineRequiredHostFailsTheDeployButNotTheOthers() throws {
+            let testbed = try FleetAccess.ensure(hosts: 2)
+            let berth = try BerthCLI.locate()
+            let app = try AppWorkspace.make(appName: DeployTests.freshName("required"), hosts: ["h1", "h2"],
+                                            port: DeployTests.freshPort(), domain: "\(DeployTests.freshName("required")).test")
+            defer { app.remove() }
+            try testbed.cut("h2")
+            defer { try? testbed.heal("h2") }
+
+            let output = try berth.run(["deploy"], in: app.directory, sshConfig: testbed.sshConfig)
+            #expect(output.status == 6, "a required host unreachable: exit 6. \(output.combined)")
+            #expect(output.stdout.contains("unreachable"), "\(output.stdout)")
+            #expect(output.stdout.contains("cannot reach h2"), "\(output.stdout)")
+            #expect(try Curl.version(testbed.address(of: "h1"), host: app.domain) == "1.0.0")
+        }
+
+        /// The `--json` summary line's host reports, by host name.
+        static func summary(_ stdout: String) throws -> [String: [String: Any]] {
+            let line = stdout.split(separator: "\n").last { $0.contains(#""type":"summary""#) } ?? ""
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
+            let hosts = object["hosts"] as? [[String: Any]] ?? []
+            return Dictionary(uniqueKeysWithValues: hosts.map { ($0["host"] as? String ?? "?", $0) })
+        }
+    }
+}
