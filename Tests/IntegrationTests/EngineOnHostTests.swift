@@ -51,7 +51,8 @@ extension Integration {
             #expect(v3.outcome?.journal?.contains("hello v3 listening on 127.0.0.1:8600") == true, "\(v3)")
             #expect(v3.outcome?.journal?.contains { $0.contains("hello v1") } == false, "only this run's journal: \(v3)")
             #expect(try host.page().contains(#""version": "v2""#))
-            #expect(try host.sh("systemctl is-active et-production-web@blue").stdout == "inactive\n")
+            #expect(try host.sh("systemctl is-active et-production-web@blue; readlink \(EngineHost.root)/apps/et/production/current").stdout
+                == "inactive\n\(EngineHost.root)/apps/et/production/releases/v2\n")
 
             // Rollback to the release before the current one (v1), in blue.
             let back = try host.run("rollback", host.plan(.rollback, nil))
