@@ -185,12 +185,6 @@ public enum ProcessTable {
         }
         return pids
     }
-
-    /// Whether `pid` is still a live child of `parent` (a reused PID does not count).
-    public static func isLiveChild(_ pid: Int32, of parent: Int32) -> Bool {
-        guard let entry = stat(pid) else { return false }
-        return entry.parent == parent && entry.state != "Z"
-    }
 }
 
 /// One line of `journalctl -o json`: MESSAGE is a string, or an array of bytes when it is not
