@@ -42,7 +42,7 @@ let package = Package(
                     resources: [.copy("Fixtures")], swiftSettings: v5),
         .testTarget(name: "BerthEngineTests", dependencies: ["BerthEngine", "BerthTestSupport"],
                     resources: [.copy("Golden")], swiftSettings: v5),
-        .testTarget(name: "BerthCLITests", dependencies: ["BerthTestSupport"], swiftSettings: v5),
+        .testTarget(name: "BerthCLITests", dependencies: ["BerthTestSupport"], exclude: ["Golden"], swiftSettings: v5),
         .testTarget(name: "IntegrationTests", dependencies: [
             "BerthCore", "BerthTransport", "BerthTestSupport",
         ], swiftSettings: v5),

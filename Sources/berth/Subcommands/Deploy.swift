@@ -43,32 +43,13 @@ struct Deploy: AsyncParsableCommand {
         let release = archive.ref
         progress.headline("Deploying \(context.app.config.name) \(release.label) (release \(release.id), \(formatBytes(release.archiveBytes ?? 0))) to \(context.env.name): \(context.hosts.map(\.name).joined(separator: ", "))")
         let started = ContinuousClock.now
-        let results = await FleetRunner.run(context.hosts, limit: parallel) { host -> (HostReport, Int32) in
-            let hostStart = ContinuousClock.now
-            do {
-                let run = try await context.client(for: host, engine: engine)
-                    .run(.deploy, input: plans[host.name]!, archive: archive.path) { progress.event(host: host.name, $0) }
-                if run.installedEngine {
-                    progress.note(host: host.name, "installed the host engine (\(formatBytes(engine.bytes)))")
-                }
-                return (HostReport.from(run: run, host: host, totalMs: hostStart.elapsedMs), run.status)
-            } catch {
-                return (HostReport(host: host.name, state: .failed, message: "\(error)", totalMs: hostStart.elapsedMs), 5)
-            }
-        }
-        let reports = results.map(\.0)
-        let code = BerthExit.code(for: reports, engineStatuses: results.map(\.1))
+        let results = await context.activate(.deploy, plans: plans, archive: archive.path, engine: engine,
+                                             parallel: parallel, progress: progress)
+        let reports = results.map(\.report)
+        let code = BerthExit.code(for: reports, engineStatuses: results.map(\.status))
         progress.summary(command: "deploy", reports: reports, exitCode: code,
                          facts: SummaryFacts(environment: context.env.name, release: release.id, label: release.label,
                                              totalMs: started.elapsedMs))
         if code != 0 { throw ExitCode(code) }
-    }
-}
-
-extension ContinuousClock.Instant {
-    /// Milliseconds since this instant.
-    var elapsedMs: Int {
-        let duration = ContinuousClock.now - self
-        return Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
     }
 }

@@ -35,18 +35,10 @@ struct Rollback: AsyncParsableCommand {
         let plans = planned
         let started = ContinuousClock.now
         progress.headline("Rolling back \(context.app.config.name) in \(context.env.name) to \(release ?? "the previous release")")
-        let results = await FleetRunner.run(context.hosts, limit: parallel) { host -> (HostReport, Int32) in
-            let start = ContinuousClock.now
-            do {
-                let run = try await context.client(for: host, engine: engine)
-                    .run(.rollback, input: plans[host.name]!) { progress.event(host: host.name, $0) }
-                return (HostReport.from(run: run, host: host, totalMs: start.elapsedMs), run.status)
-            } catch {
-                return (HostReport(host: host.name, state: .failed, message: "\(error)", totalMs: start.elapsedMs), 5)
-            }
-        }
-        let reports = results.map(\.0)
-        let code = BerthExit.code(for: reports, engineStatuses: results.map(\.1))
+        let results = await context.activate(.rollback, plans: plans, archive: nil, engine: engine,
+                                             parallel: parallel, progress: progress)
+        let reports = results.map(\.report)
+        let code = BerthExit.code(for: reports, engineStatuses: results.map(\.status))
         progress.summary(command: "rollback", reports: reports, exitCode: code,
                          facts: SummaryFacts(environment: context.env.name, release: release, label: nil,
                                              totalMs: started.elapsedMs))

@@ -87,3 +87,32 @@ func fail(_ error: Error) -> ExitCode {
     FileHandle.standardError.write(Data("error: \(error)\n".utf8))
     return ExitCode(BerthExit.badInput)
 }
+
+extension CommandContext {
+    /// Runs a deploy or rollback plan on every host (at most `parallel` at once), streaming each
+    /// host's events to `progress`, and returns each host's report with the engine's exit status.
+    func activate(_ command: EngineCommand, plans: [String: DeployPlan], archive: String?, engine: EngineBinary,
+                  parallel: Int, progress: any Progress) async -> [(report: HostReport, status: Int32)] {
+        await FleetRunner.run(hosts, limit: parallel) { host -> (report: HostReport, status: Int32) in
+            let start = ContinuousClock.now
+            do {
+                let run = try await client(for: host, engine: engine)
+                    .run(command, input: plans[host.name]!, archive: archive) { progress.event(host: host.name, $0) }
+                if run.installedEngine {
+                    progress.note(host: host.name, "installed the host engine (\(formatBytes(engine.bytes)))")
+                }
+                return (HostReport.from(run: run, host: host, totalMs: start.elapsedMs), run.status)
+            } catch {
+                return (HostReport(host: host.name, state: .failed, message: "\(error)", totalMs: start.elapsedMs), 5)
+            }
+        }
+    }
+}
+
+extension ContinuousClock.Instant {
+    /// Milliseconds since this instant.
+    var elapsedMs: Int {
+        let duration = ContinuousClock.now - self
+        return Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+    }
+}
