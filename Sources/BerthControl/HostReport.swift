@@ -18,6 +18,8 @@ public struct HostReport: Codable, Sendable, Equatable {
         case unreachable
         /// A read-only command answered.
         case ok
+        /// The rollout stopped before this host's batch: it keeps its release.
+        case notStarted = "not-started"
     }
 
     public var host: String
@@ -30,12 +32,15 @@ public struct HostReport: Codable, Sendable, Equatable {
     public var totalMs: Int
     public var installedEngine: Bool
     public var sentRelease: Bool
+    /// The rollout batch (1-based) the host was in, when the deploy ran in batches.
+    public var batch: Int?
 
-    public init(host: String, state: State, release: String? = nil, previousRelease: String? = nil,
+    public init(host: String, state: State, batch: Int? = nil, release: String? = nil, previousRelease: String? = nil,
                 message: String? = nil, journal: [String]? = nil, steps: [StepTiming] = [], totalMs: Int = 0,
                 installedEngine: Bool = false, sentRelease: Bool = false) {
         self.host = host
         self.state = state
+        self.batch = batch
         self.release = release
         self.previousRelease = previousRelease
         self.message = message
@@ -47,7 +52,7 @@ public struct HostReport: Codable, Sendable, Equatable {
     }
 
     /// Whether this host's state fails the command.
-    public var isFailure: Bool { [.failed, .rolledBack, .unreachable].contains(state) }
+    public var isFailure: Bool { [.failed, .rolledBack, .unreachable, .notStarted].contains(state) }
 
     /// Classifies an engine run on `host`.
     public static func from(run: EngineRun, host: HostConfig, totalMs: Int) -> HostReport {

@@ -56,7 +56,7 @@ import Testing
     @Test func everyKeyIsDocumented() throws {
         let doc = try Self.doc()
         let keys = AppFileSection.keys + ReleaseSection.keys + HostSection.keys + ServiceSection.keys
-            + HealthSection.keys + ProxySection.keys + EnvironmentSection.keys
+            + HealthSection.keys + ProxySection.keys + EnvironmentSection.keys + RolloutSection.keys + NotifySection.keys
         for key in keys {
             #expect(doc.contains("| `\(key)` |") || doc.contains("## `\(key)`"), "docs/berth-yml.md does not document '\(key)'")
         }

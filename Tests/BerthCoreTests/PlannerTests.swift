@@ -60,3 +60,28 @@ import Testing
         #expect(plan.release == nil)
     }
 }
+
+@Suite struct RolloutTests {
+    let hosts = ["a", "b", "c", "d", "e"]
+
+    @Test func countBatchesKeepTheHostOrder() {
+        #expect(RolloutConfig(batch: .count(2)).batches(hosts) == [["a", "b"], ["c", "d"], ["e"]])
+    }
+
+    @Test func percentRoundsUpAndNeverGoesBelowOneHost() {
+        #expect(RolloutConfig(batch: .percent(25)).batches(hosts) == [["a", "b"], ["c", "d"], ["e"]])
+        #expect(RolloutConfig(batch: .percent(1)).batches(hosts).count == 5)
+        #expect(RolloutConfig(batch: .percent(100)).batches(hosts) == [hosts])
+    }
+
+    @Test func withoutRolloutAllHostsGoInOneBatch() throws {
+        #expect(try Planner(app: PlannerTests.app).batches(in: "production").map { $0.map(\.name) } == [["web1", "sched"]])
+    }
+
+    @Test func anEnvironmentsRolloutWinsOverTheApps() throws {
+        var app = PlannerTests.app
+        app.rollout = RolloutConfig(batch: .percent(100))
+        app.environments[0].rollout = RolloutConfig(batch: .count(1))
+        #expect(try Planner(app: app).batches(in: "production").map { $0.map(\.name) } == [["web1"], ["sched"]])
+    }
+}

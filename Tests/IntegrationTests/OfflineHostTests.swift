@@ -9,9 +9,12 @@ extension Integration {
         @Test func anOfflineOptionalHostIsSkippedAndTheNextDeployCompletesIt() throws {
             let testbed = try FleetAccess.ensure(hosts: 2)
             let berth = try BerthCLI.locate()
+            let hook = try WebhookReceiver.start()
+            defer { hook.stop() }
             let app = try AppWorkspace.make(appName: DeployTests.freshName("offline"), hosts: ["h1", "h2"],
                                             port: DeployTests.freshPort(), domain: "\(DeployTests.freshName("offline")).test",
-                                            optional: ["h2"])
+                                            optional: ["h2"],
+                                            extraYAML: "notify:\n  webhook: \(hook.url)\n  command: cat > notice.json\n")
             defer { app.remove() }
             try testbed.crash("h2")
             defer { _ = try? testbed.ensureUp(hosts: 2) }
@@ -23,6 +26,14 @@ extension Integration {
             #expect(summary["h2"]?["state"] as? String == "skipped", "\(summary)")
             #expect((summary["h2"]?["message"] as? String)?.contains("offline") == true, "\(summary)")
             #expect(try Curl.version(testbed.address(of: "h1"), host: app.domain) == "1.0.0")
+
+            // The webhook and the command both heard which host was offline.
+            let posted = try #require(hook.posts().first, "the webhook got no POST")
+            #expect(posted["offline"] as? [String] == ["h2"], "\(posted)")
+            #expect(posted["exitCode"] as? Int == 10, "\(posted)")
+            #expect((posted["text"] as? String)?.contains("offline: h2") == true, "\(posted)")
+            let written = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: app.directory + "/notice.json")))
+            #expect((written as? [String: Any])?["command"] as? String == "deploy")
 
             try testbed.boot("h2")
             let second = try berth.run(["deploy", "--json"], in: app.directory, sshConfig: testbed.sshConfig)

@@ -3,7 +3,7 @@ import BerthCore
 /// The whole app file: reads every section, then checks what sections say about each other
 /// (roles, host names, routed services, ports, unit names).
 struct AppFileSection {
-    static let keys = ["app", "release", "hosts", "services", "proxy", "environments"]
+    static let keys = ["app", "release", "hosts", "services", "proxy", "rollout", "notify", "environments"]
     static let required = "app, release, hosts, services and environments"
     /// `<app>-<env>-<service>` prefixes unit names (`...@green.service`); longer is not sane to read.
     static let maxUnitPrefix = 64
@@ -13,6 +13,8 @@ struct AppFileSection {
     private(set) var hosts: HostsSection?
     private(set) var services: ServicesSection?
     private(set) var proxy: ProxySection?
+    private(set) var rollout: RolloutSection?
+    private(set) var notify: NotifySection?
     private(set) var environments: EnvironmentsSection?
     /// Where `environments:` is written: unknown environment names asked for later point here.
     private(set) var environmentsLocation: SourceLocation
@@ -41,6 +43,12 @@ struct AppFileSection {
         }
         if let node = fields.optional("proxy") {
             proxy = diagnostics.check { () throws(ConfigError) in try ProxySection(node, context: "in proxy", diagnostics) }
+        }
+        if let node = fields.optional("rollout") {
+            rollout = diagnostics.check { () throws(ConfigError) in try RolloutSection(node, context: "in rollout", diagnostics) }
+        }
+        if let node = fields.optional("notify") {
+            notify = diagnostics.check { () throws(ConfigError) in try NotifySection(node, diagnostics) }
         }
         if let node = fields.optional("environments") { environmentsLocation = node.location }
         environments = diagnostics.check { () throws(ConfigError) in
@@ -199,8 +207,10 @@ struct AppFileSection {
             environments: environments?.environments.map { section in
                 EnvironmentConfig(name: section.name, hosts: section.hosts.map(\.name),
                                   envFiles: section.envFiles.map(\.path), portOffset: section.portOffset,
-                                  proxy: section.proxy?.config)
-            } ?? [])
+                                  proxy: section.proxy?.config, rollout: section.rollout?.config)
+            } ?? [],
+            rollout: rollout?.config,
+            notify: notify?.config)
     }
 
     /// Where values that are checked against the file system are written.

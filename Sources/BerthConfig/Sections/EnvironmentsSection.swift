@@ -22,7 +22,7 @@ struct EnvironmentsSection {
 
 /// One environment under `environments:`.
 struct EnvironmentSection {
-    static let keys = ["hosts", "env_file", "port_offset", "proxy"]
+    static let keys = ["hosts", "env_file", "port_offset", "proxy", "rollout"]
 
     let name: String
     /// The environment's key (`production:`).
@@ -33,6 +33,7 @@ struct EnvironmentSection {
     /// The `port_offset:` value, where port clashes with other environments are reported.
     private(set) var portOffsetNode: ConfigNode?
     private(set) var proxy: ProxySection?
+    private(set) var rollout: RolloutSection?
 
     init(_ entry: NamedEntry, _ diagnostics: Diagnostics) throws(ConfigError) {
         name = entry.name
@@ -52,6 +53,11 @@ struct EnvironmentSection {
         if let node = fields.optional("proxy") {
             proxy = diagnostics.check { () throws(ConfigError) in
                 try ProxySection(node, context: "in the proxy of environment '\(entry.name)'", diagnostics)
+            }
+        }
+        if let node = fields.optional("rollout") {
+            rollout = diagnostics.check { () throws(ConfigError) in
+                try RolloutSection(node, context: "in the rollout of environment '\(entry.name)'", diagnostics)
             }
         }
     }

@@ -13,15 +13,22 @@ public struct AppConfig: Codable, Sendable, Equatable {
     public var proxy: ProxyConfig
     /// Environments in the order the app file declares them.
     public var environments: [EnvironmentConfig]
+    /// How a deploy moves through the hosts; nil: all at once.
+    public var rollout: RolloutConfig?
+    /// Who hears about every deploy and rollback.
+    public var notify: NotifyConfig?
 
     public init(name: String, release: ReleaseConfig, hosts: [HostConfig], services: [ServiceConfig],
-                proxy: ProxyConfig, environments: [EnvironmentConfig]) {
+                proxy: ProxyConfig, environments: [EnvironmentConfig], rollout: RolloutConfig? = nil,
+                notify: NotifyConfig? = nil) {
         self.name = name
         self.release = release
         self.hosts = hosts
         self.services = services
         self.proxy = proxy
         self.environments = environments
+        self.rollout = rollout
+        self.notify = notify
     }
 
     public func host(named name: String) -> HostConfig? { hosts.first { $0.name == name } }
@@ -154,12 +161,62 @@ public struct EnvironmentConfig: Codable, Sendable, Equatable {
     public var portOffset: Int
     /// Replaces the top-level proxy sites for this environment (e.g. a staging domain).
     public var proxy: ProxyConfig?
+    /// Replaces the top-level rollout for this environment.
+    public var rollout: RolloutConfig?
 
-    public init(name: String, hosts: [String], envFiles: [String] = [], portOffset: Int = 0, proxy: ProxyConfig? = nil) {
+    public init(name: String, hosts: [String], envFiles: [String] = [], portOffset: Int = 0, proxy: ProxyConfig? = nil,
+                rollout: RolloutConfig? = nil) {
         self.name = name
         self.hosts = hosts
         self.envFiles = envFiles
         self.portOffset = portOffset
         self.proxy = proxy
+        self.rollout = rollout
+    }
+}
+
+/// `rollout:` — deploy in health-gated batches instead of all hosts at once.
+public struct RolloutConfig: Codable, Sendable, Equatable {
+    /// How many hosts one batch holds.
+    public enum BatchSize: Codable, Sendable, Equatable {
+        case count(Int)
+        /// A share of the environment's hosts, rounded up (never less than one host).
+        case percent(Int)
+    }
+
+    public var batch: BatchSize
+    /// Wait between batches, in milliseconds.
+    public var pauseMs: Int
+    /// Failed hosts tolerated before the rollout stops; later batches then keep the old release.
+    public var maxFailures: Int
+
+    public init(batch: BatchSize, pauseMs: Int = 0, maxFailures: Int = 0) {
+        self.batch = batch
+        self.pauseMs = pauseMs
+        self.maxFailures = maxFailures
+    }
+
+    /// The hosts split into batches, in order.
+    public func batches<Host>(_ hosts: [Host]) -> [[Host]] {
+        guard !hosts.isEmpty else { return [] }
+        let size: Int
+        switch batch {
+        case let .count(count): size = max(1, count)
+        case let .percent(percent): size = max(1, (hosts.count * percent + 99) / 100)
+        }
+        return stride(from: 0, to: hosts.count, by: size).map { Array(hosts[$0..<min($0 + size, hosts.count)]) }
+    }
+}
+
+/// `notify:` — where the result of every deploy and rollback is sent.
+public struct NotifyConfig: Codable, Sendable, Equatable {
+    /// An http(s) URL that receives a JSON POST (a Slack-style incoming webhook works: it reads `text`).
+    public var webhook: String?
+    /// A local command (run with `sh -c` in the app file's folder) that receives the same JSON on stdin.
+    public var command: String?
+
+    public init(webhook: String? = nil, command: String? = nil) {
+        self.webhook = webhook
+        self.command = command
     }
 }

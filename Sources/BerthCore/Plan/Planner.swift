@@ -20,6 +20,13 @@ public struct Planner: Sendable {
         return environment
     }
 
+    /// The environment's hosts in deploy batches: its own rollout, else the app's, else one batch.
+    public func batches(in env: String) throws(PlanError) -> [[HostConfig]] {
+        let hosts = try hosts(in: env)
+        guard let rollout = try environment(env).rollout ?? app.rollout else { return hosts.isEmpty ? [] : [hosts] }
+        return rollout.batches(hosts)
+    }
+
     /// Services that run on `host`: those whose role the host has, ports shifted by the environment.
     public func services(on host: HostConfig, env: EnvironmentConfig) -> [ServicePlan] {
         app.services.filter { host.roles.contains($0.role) }.map { service in

@@ -60,11 +60,13 @@ struct HumanProgress: Progress {
 
     func summary(command: String, reports: [HostReport], exitCode: Int32, facts: SummaryFacts) {
         guard !reports.isEmpty else { return }
-        var rows = [["HOST", "RESULT", "RELEASE", "TIME", "NOTE"]]
+        let batched = reports.contains { $0.batch != nil }
+        var rows = [(batched ? ["BATCH"] : []) + ["HOST", "RESULT", "RELEASE", "TIME", "NOTE"]]
         for report in reports {
             let release = report.release.map { String($0.prefix(16)) } ?? "-"
             let time = report.totalMs > 0 ? String(format: "%.2f s", Double(report.totalMs) / 1000) : "-"
-            rows.append([report.host, report.state.rawValue, release, time, report.message ?? ""])
+            rows.append((batched ? [report.batch.map(String.init) ?? "-"] : [])
+                + [report.host, report.state.rawValue, release, time, report.message ?? ""])
         }
         Printer.shared.line("")
         for row in table(rows) { Printer.shared.line(row) }

@@ -43,13 +43,50 @@ struct Deploy: AsyncParsableCommand {
         let release = archive.ref
         progress.headline("Deploying \(context.app.config.name) \(release.label) (release \(release.id), \(formatBytes(release.archiveBytes ?? 0))) to \(context.env.name): \(context.hosts.map(\.name).joined(separator: ", "))")
         let started = ContinuousClock.now
-        let results = await context.activate(.deploy, plans: plans, archive: archive.path, engine: engine,
-                                             parallel: parallel, progress: progress)
+        let results = await rollout(context: context, plans: plans, archive: archive, engine: engine, progress: progress)
         let reports = results.map(\.report)
         let code = BerthExit.code(for: reports, engineStatuses: results.map(\.status))
         progress.summary(command: "deploy", reports: reports, exitCode: code,
                          facts: SummaryFacts(environment: context.env.name, release: release.id, label: release.label,
                                              totalMs: started.elapsedMs))
+        await context.notify(DeployNotice(app: context.app.config.name, environment: context.env.name, command: "deploy",
+                                          release: release.id, label: release.label, exitCode: code, hosts: reports),
+                             progress: progress)
         if code != 0 { throw ExitCode(code) }
+    }
+
+    /// Deploys batch after batch (one batch of every host without a `rollout:`). Once more hosts
+    /// failed than the rollout tolerates, later batches are not started and keep their release.
+    private func rollout(context: CommandContext, plans: [String: DeployPlan], archive: ReleaseArchive,
+                         engine: EngineBinary, progress: any Progress) async -> [(report: HostReport, status: Int32)] {
+        let batches = (try? context.planner.batches(in: context.env.name)) ?? [context.hosts]
+        let wanted = Set(context.hosts.map(\.name))
+        let rollout = context.env.rollout ?? context.app.config.rollout
+        var results: [(report: HostReport, status: Int32)] = []
+        var failures = 0
+        for (index, batch) in batches.map({ $0.filter { wanted.contains($0.name) } }).filter({ !$0.isEmpty }).enumerated() {
+            if failures > (rollout?.maxFailures ?? Int.max) {
+                for host in batch {
+                    results.append((HostReport(host: host.name, state: .notStarted, batch: index + 1,
+                                               message: "not started: the rollout stopped after \(failures) failed host(s); it keeps its release."), 0))
+                }
+                continue
+            }
+            if index > 0, let pause = rollout?.pauseMs, pause > 0 {
+                progress.note(host: "-", "pausing \(pause) ms before batch \(index + 1)")
+                try? await Task.sleep(for: .milliseconds(pause))
+            }
+            if batches.count > 1 {
+                progress.headline("batch \(index + 1) of \(batches.count): \(batch.map(\.name).joined(separator: ", "))")
+            }
+            let batchResults = await context.with(hosts: batch)
+                .activate(.deploy, plans: plans, archive: archive.path, engine: engine, parallel: parallel, progress: progress)
+            for var result in batchResults {
+                result.report.batch = batches.count > 1 ? index + 1 : nil
+                if result.report.isFailure { failures += 1 }
+                results.append(result)
+            }
+        }
+        return results
     }
 }

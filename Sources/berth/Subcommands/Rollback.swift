@@ -42,6 +42,9 @@ struct Rollback: AsyncParsableCommand {
         progress.summary(command: "rollback", reports: reports, exitCode: code,
                          facts: SummaryFacts(environment: context.env.name, release: release, label: nil,
                                              totalMs: started.elapsedMs))
+        await context.notify(DeployNotice(app: context.app.config.name, environment: context.env.name, command: "rollback",
+                                          release: release, label: nil, exitCode: code, hosts: reports),
+                             progress: progress)
         if code != 0 { throw ExitCode(code) }
     }
 }

@@ -46,6 +46,19 @@ struct CommandContext {
                               requester: currentRequester())
     }
 
+    /// Tells the app file's webhook and command how the command ended; failures are warnings.
+    func notify(_ notice: DeployNotice, progress: any Progress) async {
+        guard let config = app.config.notify else { return }
+        for warning in await Notifier(config: config, directory: app.directory).send(notice) {
+            progress.note(host: "-", "warning: \(warning)")
+        }
+    }
+
+    /// The same context limited to `hosts` (one rollout batch).
+    func with(hosts: [HostConfig]) -> CommandContext {
+        CommandContext(app: app, planner: planner, env: env, hosts: hosts, ssh: ssh, requester: requester)
+    }
+
     func client(for host: HostConfig, engine: EngineBinary) -> EngineClient {
         EngineClient(transport: SSHTransport(host: host, ssh: ssh), engine: engine)
     }

@@ -15,7 +15,7 @@ enum BerthExit {
     static func code(for reports: [HostReport], engineStatuses: [Int32] = []) -> Int32 {
         if engineStatuses.contains(3) { return lockHeld }
         if engineStatuses.contains(4) { return releaseNotFound }
-        if reports.contains(where: { $0.state == .failed || $0.state == .rolledBack }) { return hostFailed }
+        if reports.contains(where: { [.failed, .rolledBack, .notStarted].contains($0.state) }) { return hostFailed }
         if reports.contains(where: { $0.state == .unreachable }) { return unreachable }
         if reports.contains(where: { $0.state == .skipped }) { return skippedOptional }
         return success
