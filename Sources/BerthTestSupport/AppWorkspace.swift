@@ -37,7 +37,7 @@ public struct AppWorkspace: Sendable {
               path: /health
               interval: 50ms
               timeout: 1s
-              attempts: 60
+              attempts: 120
           worker:
             command: python3 worker.py
             role: web

@@ -144,7 +144,7 @@ extension Integration {
             let app = try AppWorkspace.make(appName: Self.freshName("broken"), hosts: ["h1"], port: 8400, domain: "broken.test")
             defer { app.remove() }
             let yaml = try String(contentsOfFile: app.directory + "/berth.yml", encoding: .utf8)
-                .replacingOccurrences(of: "      attempts: 60", with: "      atempts: 60")
+                .replacingOccurrences(of: "      attempts: 120", with: "      atempts: 120")
             try yaml.write(toFile: app.directory + "/berth.yml", atomically: true, encoding: .utf8)
             let output = try berth.run(["deploy"], in: app.directory, sshConfig: sshConfig)
             #expect(output.status == 2, "\(output.combined)")

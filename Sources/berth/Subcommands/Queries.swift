@@ -61,9 +61,7 @@ struct Status: AsyncParsableCommand {
                               units: units, lock: answer?.lock, message: answer == nil ? report.message : nil)
         }
         if output.json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            Printer.shared.line(String(decoding: try encoder.encode(statuses), as: UTF8.self))
+            try printJSON(statuses)
         } else {
             var rows = [["HOST", "REACHABLE", "RELEASE", "LABEL", "SLOT", "HEALTHY", "LOCK"]]
             for status in statuses {
@@ -102,9 +100,7 @@ struct History: AsyncParsableCommand {
             HostHistory(host: host.name, entries: answer?.history, message: answer == nil ? report.message : nil)
         }
         if output.json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            Printer.shared.line(String(decoding: try encoder.encode(histories), as: UTF8.self))
+            try printJSON(histories)
         } else {
             for history in histories {
                 Printer.shared.line("\(history.host):")
@@ -154,9 +150,7 @@ struct Lock: AsyncParsableCommand {
             HostLock(host: host.name, lock: answer?.lock, message: report.message ?? answer?.message)
         }
         if output.json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            Printer.shared.line(String(decoding: try encoder.encode(locks), as: UTF8.self))
+            try printJSON(locks)
         } else {
             var rows = [["HOST", "LOCK", "HOLDER", "SINCE", "NOTE"]]
             for lock in locks {
@@ -169,4 +163,11 @@ struct Lock: AsyncParsableCommand {
         if codes.contains(3) { throw ExitCode(BerthExit.lockHeld) }
         if answers.contains(where: { $0.1 == nil }) { throw ExitCode(BerthExit.unreachable) }
     }
+}
+
+/// Prints one value as a JSON line with stable (sorted) keys: the `--json` form of the queries.
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    Printer.shared.line(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
