@@ -69,3 +69,50 @@ extension Integration {
         }
     }
 }
+
+extension Integration.OfflineHostTests {
+    /// The network of a host is cut while it activates a release: the host ends fully on the old
+    /// or fully on the new release (never half), and the next deploy completes it.
+    @Test func aHostCutOffMidDeployEndsWholeAndTheNextDeployCompletesIt() throws {
+        let testbed = try FleetAccess.ensure(hosts: 2)
+        let berth = try BerthCLI.locate()
+        let app = try AppWorkspace.make(appName: Integration.DeployTests.freshName("cut"), hosts: ["h1", "h2"],
+                                        port: Integration.DeployTests.freshPort(), domain: "\(Integration.DeployTests.freshName("cut")).test")
+        defer { app.remove() }
+        try app.setVersion("1.0.0")
+        let first = try berth.run(["deploy"], in: app.directory, sshConfig: testbed.sshConfig)
+        #expect(first.status == 0, "\(first.combined)")
+
+        // v2 takes 2 s to become ready; cut h2 while its engine waits for the health check.
+        try app.setVersion("2.0.0")
+        try app.setStartDelay(2)
+        let deploy = try berth.start(["deploy"], in: app.directory, sshConfig: testbed.sshConfig)
+        let started = RunningProcess.waitUntil(seconds: 30) {
+            deploy.stdoutSoFar.split(separator: "\n").contains { $0.hasPrefix("h2") && $0.contains("start") }
+        }
+        #expect(started, "h2 should reach its start step: \(deploy.stdoutSoFar)")
+        try testbed.cut("h2")
+        let output = deploy.wait()
+        try testbed.heal("h2")
+        #expect(output.status != 0, "h2 could not report back: \(output.combined)")
+        #expect(output.stdout.contains("h1") && output.stdout.contains("deployed"), "\(output.stdout)")
+
+        // Whole on one release: nginx, the engine's manifest and the units agree, and no lock is left.
+        let served = try Curl.version(testbed.address(of: "h2"), host: app.domain)
+        #expect(served == "1.0.0" || served == "2.0.0", "h2 serves one whole release: \(String(describing: served))")
+        var settled = false
+        for _ in 0..<100 where !settled {
+            let status = try berth.run(["status", "--json", "--host", "h2"], in: app.directory, sshConfig: testbed.sshConfig)
+            let host = (try? JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [[String: Any]])?.first
+            let lock = (host?["lock"] as? [String: Any])?["state"] as? String
+            settled = lock == "free" && host?["healthy"] as? Bool == true
+            if !settled { usleep(200_000) }
+        }
+        #expect(settled, "h2's engine finishes its phase and leaves a healthy release and a free lock")
+
+        try app.setStartDelay(nil)
+        let next = try berth.run(["deploy", "--json"], in: app.directory, sshConfig: testbed.sshConfig)
+        #expect(next.status == 0, "\(next.combined)")
+        #expect(try Curl.version(testbed.address(of: "h2"), host: app.domain) == "2.0.0")
+    }
+}
