@@ -57,7 +57,7 @@ struct Status: AsyncParsableCommand {
             let active = answer?.manifest?.activeSlot
             let activeUnits = units.filter { unit in active.map { unit.unit.hasSuffix("@\($0.rawValue).service") } ?? false }
             return HostStatus(host: host.name, reachable: answer != nil, release: answer?.manifest?.current, slot: active,
-                              healthy: answer == nil ? nil : (!activeUnits.isEmpty && activeUnits.allSatisfy { $0.active == "active" }),
+                              healthy: answer?.manifest == nil ? nil : (!activeUnits.isEmpty && activeUnits.allSatisfy { $0.active == "active" }),
                               units: units, lock: answer?.lock, message: answer == nil ? report.message : nil)
         }
         if output.json {
