@@ -57,9 +57,7 @@ public struct EngineClient: Sendable {
     private func session<Input: Encodable & Sendable>(
         _ command: EngineCommand, input: Input, archive: String?, onEvent: @escaping @Sendable (EngineEvent) -> Void
     ) async throws -> EngineRun {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var line = try [UInt8](encoder.encode(input))
+        var line = try [UInt8](JSONEncoder.stable().encode(input))
         line.append(UInt8(ascii: "\n"))
         let log = EventLog()
         let result = try await ProcessRunner.stream(transport.argv(for: invocation.command(command)),

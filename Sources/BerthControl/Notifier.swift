@@ -52,9 +52,7 @@ public struct Notifier: Sendable {
 
     /// Sends the notice everywhere configured; returns one warning per failed delivery.
     public func send(_ notice: DeployNotice) async -> [String] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let body = try? [UInt8](encoder.encode(notice)) else { return ["could not encode the notification"] }
+        guard let body = try? [UInt8](JSONEncoder.stable().encode(notice)) else { return ["could not encode the notification"] }
         var warnings: [String] = []
         if let webhook = config.webhook {
             let argv = ["curl", "--silent", "--show-error", "--fail", "--max-time", "10", "--request", "POST",

@@ -20,10 +20,15 @@ public struct Planner: Sendable {
         return environment
     }
 
-    /// The environment's hosts in deploy batches: its own rollout, else the app's, else one batch.
+    /// The rollout that applies to an environment: its own, else the app's (nil: all hosts at once).
+    public func rollout(in env: String) throws(PlanError) -> RolloutConfig? {
+        try environment(env).rollout ?? app.rollout
+    }
+
+    /// The environment's hosts in deploy batches; one batch without a rollout.
     public func batches(in env: String) throws(PlanError) -> [[HostConfig]] {
         let hosts = try hosts(in: env)
-        guard let rollout = try environment(env).rollout ?? app.rollout else { return hosts.isEmpty ? [] : [hosts] }
+        guard let rollout = try rollout(in: env) else { return hosts.isEmpty ? [] : [hosts] }
         return rollout.batches(hosts)
     }
 

@@ -80,11 +80,7 @@ struct HumanProgress: Progress {
 /// `--json`: one object per line. Events carry `"type": "event"` and the host; the last line is
 /// `"type": "summary"` with every host's report and the exit code. Field names are stable (docs/cli.md).
 struct JSONLinesProgress: Progress {
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
+    private static let encoder = JSONEncoder.stable()
 
     struct EventLine: Encodable {
         let type = "event"

@@ -61,7 +61,7 @@ struct Deploy: AsyncParsableCommand {
                          engine: EngineBinary, progress: any Progress) async -> [(report: HostReport, status: Int32)] {
         let batches = (try? context.planner.batches(in: context.env.name)) ?? [context.hosts]
         let wanted = Set(context.hosts.map(\.name))
-        let rollout = context.env.rollout ?? context.app.config.rollout
+        let rollout = try? context.planner.rollout(in: context.env.name)
         var results: [(report: HostReport, status: Int32)] = []
         var failures = 0
         for (index, batch) in batches.map({ $0.filter { wanted.contains($0.name) } }).filter({ !$0.isEmpty }).enumerated() {

@@ -167,7 +167,5 @@ struct Lock: AsyncParsableCommand {
 
 /// Prints one value as a JSON line with stable (sorted) keys: the `--json` form of the queries.
 func printJSON<T: Encodable>(_ value: T) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    Printer.shared.line(String(decoding: try encoder.encode(value), as: UTF8.self))
+    Printer.shared.line(String(decoding: try JSONEncoder.stable().encode(value), as: UTF8.self))
 }
