@@ -34,7 +34,7 @@ public final class DeployLock {
     public static func acquire(_ path: String, holder: Requester, since: String) throws(Failure) -> DeployLock {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .system(SystemCallError("open the deploy lock", path)) }
-        guard lockExclusively(fd) else {
+        guard lock(fd, LOCK_EX) else {
             let record = readRecord(fd)
             close(fd)
             throw .held(LockInfo(state: .held, holder: record?.holder, since: record?.since))
@@ -66,7 +66,7 @@ public final class DeployLock {
         guard fd >= 0 else { return LockInfo(state: .free) }
         defer { close(fd) }
         let record = readRecord(fd)
-        guard flock(fd, LOCK_SH | LOCK_NB) == 0 else {
+        guard lock(fd, LOCK_SH) else {
             return LockInfo(state: .held, holder: record?.holder, since: record?.since)
         }
         flock(fd, LOCK_UN)
@@ -84,7 +84,7 @@ public final class DeployLock {
         }
         defer { close(fd) }
         let record = readRecord(fd)
-        guard lockExclusively(fd) else {
+        guard lock(fd, LOCK_EX) else {
             throw .held(LockInfo(state: .held, holder: record?.holder, since: record?.since))
         }
         guard let record = readRecord(fd) else { return LockInfo(state: .free) }
@@ -92,9 +92,12 @@ public final class DeployLock {
         return LockInfo(state: .stale, holder: record.holder, since: record.since)
     }
 
-    private static func lockExclusively(_ fd: Int32) -> Bool {
+    /// Takes `operation` (LOCK_EX or LOCK_SH), retrying briefly: a holder for a moment only (another
+    /// engine's query, or a just-forked child that still shares the descriptor until it execs) is
+    /// not a live deploy.
+    private static func lock(_ fd: Int32, _ operation: Int32) -> Bool {
         let stopwatch = Stopwatch()
-        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+        while flock(fd, operation | LOCK_NB) != 0 {
             guard errno == EWOULDBLOCK || errno == EINTR, stopwatch.milliseconds < retryMilliseconds else {
                 return false
             }
