@@ -1,5 +1,6 @@
 import BerthTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 /// Berth's core promise on real hosts: deploys, failed deploys and rollbacks under continuous load
@@ -13,8 +14,16 @@ extension Integration {
             "\(prefix)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
         }
 
-        /// A blue/green port pair that no earlier run on a long-lived fleet is likely to hold.
-        static func freshPort() -> Int { 20_000 + 2 * Int.random(in: 0..<5_000) }
+        /// A blue/green port pair: distinct for every app of this test run (consecutive pairs from one
+        /// counter), and from a random start so an earlier run on a long-lived fleet is unlikely to hold it.
+        static func freshPort() -> Int {
+            portCounter.withLock { next in
+                defer { next += 2 }
+                return next
+            }
+        }
+
+        private static let portCounter = Mutex(20_000 + 2 * Int.random(in: 0..<4_000))
 
         /// Boots (or reuses) the shared fleet and returns the hosts' addresses and ssh config.
         static func fleet() throws -> (addresses: [String], sshConfig: String) {
