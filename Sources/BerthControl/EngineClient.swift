@@ -15,6 +15,10 @@ public struct EngineRun: Sendable {
 
     public var outcome: DeployOutcome? { events.last { $0.event == .outcome }?.outcome }
     public var errorMessage: String? { events.last { $0.event == .error }?.message }
+    /// The host's catch-up key, reported when the app has a release store.
+    public var catchUpKey: String? { events.last { $0.event == .catchUpKey }?.publicKey }
+    /// The answer of `publish` and `store-status`.
+    public var desired: DesiredState? { events.last { $0.event == .desired }?.desired }
 }
 
 /// Talks to the host engine over a transport: one session per command. Installs the engine when

@@ -11,6 +11,13 @@ public struct ReleaseArchive: Sendable {
     public let path: String
 
     /// Runs the build command (if any), then packs `directory`.
+    /// The archive of release `id` if this machine packed it and still has it in its cache.
+    public static func cached(id: String) -> String? {
+        guard let cache = try? LocalTools.cacheDirectory("releases") else { return nil }
+        let path = "\(cache)/\(id).tar.gz"
+        return FileManager.default.fileExists(atPath: path) ? path : nil
+    }
+
     public static func pack(directory: String, build: String?, buildDirectory: String, label: String?)
         async throws -> ReleaseArchive
     {

@@ -13,7 +13,8 @@ public struct CommandResult: Sendable, Equatable {
     /// What the program said about its failure: stderr, else stdout, trimmed to its last lines.
     public var complaint: String {
         let text = errorOutput.isEmpty ? output : errorOutput
-        let lines = text.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+        // `\r\n` (ssh prints it) is one Character in Swift: split on every kind of line break.
+        let lines = text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
         return lines.suffix(3).joined(separator: " ")
     }
 }
@@ -31,6 +32,31 @@ public enum Commands {
     /// follows the plan on stdin).
     public static func runReadingStandardInput(_ argv: [String]) async -> CommandResult {
         await run(argv, input: .currentStandardInput)
+    }
+
+    /// Runs `argv` with `input` as its stdin (a small body, e.g. a webhook's JSON).
+    public static func run(_ argv: [String], feeding input: [UInt8]) async -> CommandResult {
+        await run(argv, input: .array(input))
+    }
+
+    /// Runs `argv` with its stdout written to `fd` (e.g. a download into a file); `output` is empty.
+    public static func run(_ argv: [String], writingTo fd: Int32) async -> CommandResult {
+        do {
+            let result = try await Subprocess.run(
+                .name(argv[0]), arguments: Arguments(Array(argv.dropFirst())), input: .none,
+                output: .fileDescriptor(.init(rawValue: fd), closeAfterSpawningProcess: false),
+                error: .string(limit: outputLimit))
+            return CommandResult(status: status(of: result.terminationStatus), output: "", errorOutput: result.standardError)
+        } catch {
+            return CommandResult(status: 127, output: "", errorOutput: "could not run \(argv[0]): \(error)")
+        }
+    }
+
+    private static func status(of termination: TerminationStatus) -> Int32 {
+        switch termination {
+        case let .exited(code): code
+        case let .signaled(signal): 128 + signal
+        }
     }
 
     static func run<Input: InputProtocol>(_ argv: [String], input: Input) async -> CommandResult {

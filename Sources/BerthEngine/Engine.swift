@@ -48,6 +48,20 @@ public struct Engine {
             default: try queries.lockRelease()
             }
             return EngineExit.ok
+        case .publish:
+            let request = try decode(PublishRequest.self, from: input, what: "a publish request", command: command)
+            try PlanCheck.validate(request)
+            let store = CatchUpStore(layout: StoreLayout(path: request.path, app: request.app, env: request.env),
+                                     authorizedKeysFile: settings.authorizedKeysFile)
+            try await store.publish(request, archive: settings.releaseSource, events: events)
+            return EngineExit.ok
+        case .storeStatus:
+            let query = try decode(StoreQuery.self, from: input, what: "a store query", command: command)
+            try PlanCheck.validate(query)
+            let store = CatchUpStore(layout: StoreLayout(path: query.path, app: query.app, env: query.env),
+                                     authorizedKeysFile: settings.authorizedKeysFile)
+            events.emit(EngineEvent(event: .desired, desired: try store.desired()))
+            return EngineExit.ok
         }
     }
 

@@ -8,7 +8,7 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
     /// A live engine holds the deploy lock (`releasing`: `lock-release` was asked to remove it).
     case lockHeld(LockInfo, releasing: Bool)
     /// The release asked for is not kept on this host.
-    case releaseNotOnHost(requested: String?, kept: [ReleaseRef], current: String?)
+    case releaseNotOnHost(requested: String?, kept: [ReleaseRef], current: String?, where: String = "on this host")
     /// Something the engine did not expect (an unreadable manifest, a full disk…).
     case `internal`(String)
 
@@ -30,13 +30,13 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
                 return "a running deploy holds the lock (\(DeployLockText.holder(info))), so it is not stale and stays; wait for that deploy to finish."
             }
             return "another deploy holds the lock: \(DeployLockText.holder(info)); wait for it to finish."
-        case let .releaseNotOnHost(requested, kept, current):
+        case let .releaseNotOnHost(requested, kept, current, place):
             let others = kept.filter { $0.id != current }
             let list = others.isEmpty ? "none besides the current one" : others.map(DeployLockText.release).joined(separator: ", ")
             if let requested {
-                return "release '\(requested)' is not kept on this host; kept releases: \(list)."
+                return "release '\(requested)' is not kept \(place); kept releases: \(list)."
             }
-            return "there is no earlier release on this host to roll back to; kept releases: \(list)."
+            return "there is no earlier release \(place) to roll back to; kept releases: \(list)."
         case let .internal(message):
             return message.hasSuffix(".") ? message : message + "."
         }
@@ -53,6 +53,8 @@ public enum EngineExit {
     public static let lockHeld: Int32 = 3
     public static let releaseNotOnHost: Int32 = 4
     public static let internalFailure: Int32 = 5
+    /// A catch-up could not reach the release store; the host stays on its release.
+    public static let storeUnreachable: Int32 = 75
 }
 
 /// How the lock's holder and releases read in messages.

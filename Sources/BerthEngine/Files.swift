@@ -178,3 +178,23 @@ public enum Files {
         return String(path[path.index(after: slash)...])
     }
 }
+
+extension Files {
+    /// Copies everything readable from `source` to `destination` until end of file; returns the
+    /// number of bytes copied.
+    @discardableResult
+    public static func copy(from source: Int32, to destination: Int32, what: String) throws(SystemCallError) -> Int {
+        var total = 0
+        var chunk = [UInt8](repeating: 0, count: 256 * 1024)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(source, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw SystemCallError("read", what)
+            }
+            if count == 0 { return total }
+            try writeAll(destination, Array(chunk[0..<count]), path: what)
+            total += count
+        }
+    }
+}

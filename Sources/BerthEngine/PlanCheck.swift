@@ -5,13 +5,19 @@ import BerthCore
 /// config checks should make these failures impossible; the engine does not rely on it.
 public enum PlanCheck {
     public static func validate(_ plan: DeployPlan, command: EngineCommand) throws(EngineError) {
-        func fail(_ message: String) -> EngineError { .badInput("the \(command.rawValue) plan is invalid: \(message).") }
+        try validate(plan, kind: command == .rollback ? .rollback : .deploy)
+    }
+
+    /// Checks a plan that must be of `expected` kind (`catch-up` plans come from the release store).
+    public static func validate(_ plan: DeployPlan, kind expected: DeployPlan.Kind) throws(EngineError) {
+        func fail(_ message: String) -> EngineError { .badInput("the \(expected.rawValue) plan is invalid: \(message).") }
 
         guard plan.schema == DeployPlan.currentSchema else {
             throw .badInput("the plan has schema \(plan.schema) but this engine reads schema \(DeployPlan.currentSchema); run a berth that matches the engine.")
         }
-        let expected: DeployPlan.Kind = command == .rollback ? .rollback : .deploy
-        guard plan.kind == expected else { throw fail("its kind is '\(plan.kind.rawValue)' but the command is '\(command.rawValue)'") }
+        guard plan.kind == expected else { throw fail("its kind is '\(plan.kind.rawValue)' but the command is '\(expected.rawValue)'") }
+        guard isName(plan.host) else { throw fail("host '\(plan.host)' must be letters, digits, '.', '_' or '-'") }
+        if let source = plan.catchUp { try validate(source, fail: fail) }
         for (what, value) in [("app", plan.app), ("env", plan.env)] where !isName(value) {
             throw fail("\(what) '\(value)' must be letters, digits, '.', '_' or '-', starting with a letter or digit")
         }
@@ -20,15 +26,15 @@ public enum PlanCheck {
                 throw fail("\(what) '\(path)' must be an absolute path")
             }
         }
-        if let release = plan.release, plan.kind == .deploy {
+        if let release = plan.release, plan.kind != .rollback {
             guard isName(release.id) else { throw fail("release id '\(release.id)' must be letters, digits, '.', '_' or '-'") }
         } else if let release = plan.release {
             // A rollback target is only looked up among kept releases (by id, label or id prefix).
             guard !release.id.isEmpty, !release.id.contains(where: { $0 == "/" || $0.isNewline }) else {
                 throw fail("the release to roll back to must be an id or a label, not '\(release.id)'")
             }
-        } else if plan.kind == .deploy {
-            throw fail("a deploy needs a release")
+        } else if plan.kind != .rollback {
+            throw fail("a \(plan.kind.rawValue) needs a release")
         }
         guard plan.keepReleases >= 1 else { throw fail("keepReleases must be at least 1, not \(plan.keepReleases)") }
         guard !plan.services.isEmpty || plan.kind == .rollback else { throw fail("there are no services to run on this host") }
@@ -85,6 +91,53 @@ public enum PlanCheck {
                 throw fail("shared directory '\(dir)' must be a relative path inside the release, without '..'")
             }
         }
+    }
+
+    /// Where a host catches up from: every value ends up in an ssh argv or a unit file.
+    static func validate(_ source: CatchUpSource, fail: (String) -> EngineError) throws(EngineError) {
+        guard !source.address.isEmpty, !source.address.hasPrefix("-"),
+              !source.address.contains(where: { $0 == " " || $0.isNewline || $0 == "\0" }) else {
+            throw fail("the release store address '\(source.address)' must be one word not starting with '-'")
+        }
+        guard isName(source.user) else { throw fail("the release store user '\(source.user)' must be letters, digits, '.', '_' or '-'") }
+        guard (1...65_535).contains(source.port) else { throw fail("the release store port \(source.port) is not a port") }
+        guard isStorePath(source.path) else { throw fail("the release store path '\(source.path)' must be an absolute path of letters, digits, '/', '.', '_' or '-'") }
+        guard source.waitMs >= 0 else { throw fail("the release store wait must not be negative") }
+        if let webhook = source.webhook, webhook.contains(where: { $0.isNewline || $0 == "\0" }) {
+            throw fail("the webhook must be one line")
+        }
+    }
+
+    public static func validate(_ request: PublishRequest) throws(EngineError) {
+        func fail(_ message: String) -> EngineError { .badInput("the publish request is invalid: \(message).") }
+        for (what, value) in [("app", request.app), ("env", request.env), ("release id", request.release.id)] where !isName(value) {
+            throw fail("\(what) '\(value)' must be letters, digits, '.', '_' or '-'")
+        }
+        guard isStorePath(request.path) else { throw fail("the store path '\(request.path)' must be an absolute path of letters, digits, '/', '.', '_' or '-'") }
+        guard isStorePath(request.root) else { throw fail("root '\(request.root)' must be an absolute path") }
+        guard request.keep >= 1 else { throw fail("keep must be at least 1") }
+        for plan in request.plans {
+            guard plan.app == request.app, plan.env == request.env, plan.release?.id == request.release.id else {
+                throw fail("the plan of host '\(plan.host)' is for another app, environment or release")
+            }
+            try validate(plan, kind: .deploy)
+        }
+        for key in request.keys where !isName(key.host) || key.publicKey.contains(where: { $0.isNewline }) {
+            throw fail("the catch-up key of host '\(key.host)' must be one line")
+        }
+    }
+
+    public static func validate(_ query: StoreQuery) throws(EngineError) {
+        for (what, value) in [("app", query.app), ("env", query.env)] where !isName(value) {
+            throw .badInput("the store query is invalid: \(what) '\(value)' must be letters, digits, '.', '_' or '-'.")
+        }
+        guard isStorePath(query.path) else { throw .badInput("the store query is invalid: path '\(query.path)' must be an absolute path.") }
+    }
+
+    /// An absolute path that is safe inside an `authorized_keys` forced command and a unit file.
+    static func isStorePath(_ path: String) -> Bool {
+        path.hasPrefix("/") && !path.split(separator: "/").contains("..")
+            && path.unicodeScalars.allSatisfy { isAlphanumeric($0) || "/._-".unicodeScalars.contains($0) }
     }
 
     public static func validate(_ query: StateQuery) throws(EngineError) {

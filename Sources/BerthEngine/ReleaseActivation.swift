@@ -7,6 +7,10 @@ public struct EngineSettings: Sendable {
     /// How long the drain waits for nginx's old workers before it carries on with a warning.
     public var drainLimitMilliseconds = 30_000
     public var healthProbe = HTTPProbe()
+    /// Where the release store host authorizes catch-up keys.
+    public var authorizedKeysFile = CatchUpStore.defaultAuthorizedKeysFile()
+    /// How often a booting host retries the release store while it waits.
+    public var catchUpRetryMilliseconds = 2_000
 
     public init() {}
 }
@@ -118,14 +122,16 @@ public final class ReleaseActivation {
             for name in Self.stepNames.dropFirst() { skipped(name) }
             let outcome = DeployOutcome(result: .unchanged, release: target.id, previousRelease: previous?.id,
                                         slot: activeSlot, steps: timings)
-            try? store.append(historyEntry(target, outcome))
+            // A catch-up runs at every boot; only the ones that changed something are history.
+            if plan.kind != .catchUp { try? store.append(historyEntry(target, outcome)) }
+            await setUpCatchUp()
             events.emit(EngineEvent(event: .outcome, outcome: outcome))
             return EngineExit.ok
         }
 
         let drain: NginxSwitch.Drain?
         do {
-            if plan.kind == .deploy {
+            if plan.kind != .rollback {
                 try await step("release") { () throws(StepFailure) in try await receive(target) }
             }
             try await step("env") { () throws(StepFailure) in
@@ -191,6 +197,7 @@ public final class ReleaseActivation {
             return EngineExit.internalFailure
         }
         await step("prune") { prune(keeping: kept) }
+        await setUpCatchUp()
         events.emit(EngineEvent(event: .outcome, outcome: DeployOutcome(
             result: .deployed, release: target.id, previousRelease: previous?.id, slot: slot, steps: timings)))
         return EngineExit.ok
@@ -201,7 +208,7 @@ public final class ReleaseActivation {
     /// The release to activate: the plan's for a deploy; for a rollback the kept release asked for
     /// (by id, label or unique id prefix), else the most recent one that is not current.
     private func target(in manifest: Manifest?) throws(EngineError) -> ReleaseRef {
-        if plan.kind == .deploy, let release = plan.release { return release }
+        if plan.kind != .rollback, let release = plan.release { return release }
         let current = manifest?.current?.id
         let kept = (manifest?.releases ?? []).filter { releases.isPresent($0.id) }
         guard let wanted = plan.release?.id else {
@@ -370,6 +377,18 @@ public final class ReleaseActivation {
         let keep = Set(kept.map(\.id))
         for id in releases.ids() where !keep.contains(id) {
             do { try releases.remove(id) } catch { warn("could not prune release \(id): \(error).") }
+        }
+    }
+
+    /// Installs (or removes) what this host needs to catch up by itself after being off, and
+    /// reports its catch-up key for the release store. A problem here never undoes the deploy.
+    private func setUpCatchUp() async {
+        do {
+            if let key = try await CatchUpSetup(plan: plan, system: system).apply() {
+                events.emit(EngineEvent(event: .catchUpKey, publicKey: key))
+            }
+        } catch {
+            warn("this host may not catch up by itself after being off: \(error.message)")
         }
     }
 

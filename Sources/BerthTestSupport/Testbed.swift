@@ -162,6 +162,9 @@ public final class Testbed: @unchecked Sendable {
         }
     }
 
+    /// This machine's address on the testbed bridge: where test hosts reach a server the test runs.
+    public static let bridgeAddress = "10.77.0.1"
+
     /// The address of host `hN` (from the inventory; hosts have fixed addresses 10.77.0.(10+N)).
     public func address(of host: String) -> String {
         if let address = (try? inventory)?.host(host)?.address { return address }

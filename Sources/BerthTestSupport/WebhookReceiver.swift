@@ -1,13 +1,14 @@
 import Foundation
 
-/// A small local HTTP server (python3, on 127.0.0.1) that records every POST body: the other end
-/// of a notification webhook in tests. It stops by itself after two minutes.
+/// A small local HTTP server (python3, on 127.0.0.1 unless told otherwise) that records every POST
+/// body: the other end of a notification webhook in tests. It stops by itself after `lifetime` seconds.
+/// Test hosts reach this machine at the testbed bridge's address (`Testbed.bridgeAddress`).
 public final class WebhookReceiver: @unchecked Sendable {
     private let process: RunningProcess
     private let directory: String
     public let url: String
 
-    public static func start() throws -> WebhookReceiver {
+    public static func start(bindAddress: String = "127.0.0.1", lifetime: Int = 120) throws -> WebhookReceiver {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-hook-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let script = #"""
@@ -21,14 +22,14 @@ public final class WebhookReceiver: @unchecked Sendable {
                     f.write(body)
                 self.send_response(200); self.send_header("Content-Length", "2"); self.end_headers(); self.wfile.write(b"ok")
             def log_message(self, *args): pass
-        server = http.server.HTTPServer(("127.0.0.1", 0), Hook)
-        threading.Timer(120, server.shutdown).start()
+        server = http.server.HTTPServer((sys.argv[2], 0), Hook)
+        threading.Timer(int(sys.argv[3]), server.shutdown).start()
         with open(os.path.join(out, "port"), "w") as f: f.write(str(server.server_port))
         server.serve_forever()
         """#
         let posts = directory + "/posts"
         try FileManager.default.createDirectory(atPath: posts, withIntermediateDirectories: true)
-        let process = try RunningProcess.start(["/usr/bin/python3", "-c", script, posts])
+        let process = try RunningProcess.start(["/usr/bin/python3", "-c", script, posts, bindAddress, String(lifetime)])
         let portFile = posts + "/port"
         guard RunningProcess.waitUntil(seconds: 10, { FileManager.default.fileExists(atPath: portFile) }),
               let port = try? String(contentsOfFile: portFile, encoding: .utf8), !port.isEmpty else {
@@ -36,7 +37,7 @@ public final class WebhookReceiver: @unchecked Sendable {
             throw TestSetupError("the webhook receiver did not start: \(process.wait().combined)")
         }
         try FileManager.default.removeItem(atPath: portFile)
-        return WebhookReceiver(process: process, directory: directory, url: "http://127.0.0.1:\(port)/hook")
+        return WebhookReceiver(process: process, directory: directory, url: "http://\(bindAddress):\(port)/hook")
     }
 
     private init(process: RunningProcess, directory: String, url: String) {

@@ -13,6 +13,7 @@ final class Host {
     /// The web service without its HTTP check (nothing listens here): it passes while "active".
     var services = [Samples.unprobedWeb, Samples.worker]
     var keep = 5
+    var catchUp: CatchUpSource?
 
     init() throws {
         dir = try TemporaryDirectory()
@@ -42,7 +43,7 @@ final class Host {
         DeployPlan(kind: kind, app: "hello", env: "production", host: "h1", release: release, services: services,
                    proxy: Samples.proxy, environment: environment, keepReleases: keep, sharedDirs: ["media"],
                    requestedBy: Samples.requester, root: layout.root, systemdDir: layout.systemdDir,
-                   nginxDir: layout.nginxDir)
+                   nginxDir: layout.nginxDir, catchUp: catchUp)
     }
 
     @discardableResult

@@ -3,7 +3,7 @@ import BerthCore
 /// The whole app file: reads every section, then checks what sections say about each other
 /// (roles, host names, routed services, ports, unit names).
 struct AppFileSection {
-    static let keys = ["app", "release", "hosts", "services", "proxy", "rollout", "notify", "environments"]
+    static let keys = ["app", "release", "hosts", "services", "proxy", "rollout", "notify", "release_store", "environments"]
     static let required = "app, release, hosts, services and environments"
     /// `<app>-<env>-<service>` prefixes unit names (`...@green.service`); longer is not sane to read.
     static let maxUnitPrefix = 64
@@ -15,6 +15,7 @@ struct AppFileSection {
     private(set) var proxy: ProxySection?
     private(set) var rollout: RolloutSection?
     private(set) var notify: NotifySection?
+    private(set) var releaseStore: ReleaseStoreSection?
     private(set) var environments: EnvironmentsSection?
     /// Where `environments:` is written: unknown environment names asked for later point here.
     private(set) var environmentsLocation: SourceLocation
@@ -50,6 +51,9 @@ struct AppFileSection {
         if let node = fields.optional("notify") {
             notify = diagnostics.check { () throws(ConfigError) in try NotifySection(node, diagnostics) }
         }
+        if let node = fields.optional("release_store") {
+            releaseStore = diagnostics.check { () throws(ConfigError) in try ReleaseStoreSection(node, diagnostics) }
+        }
         if let node = fields.optional("environments") { environmentsLocation = node.location }
         environments = diagnostics.check { () throws(ConfigError) in
             try EnvironmentsSection(fields.required("environments"), diagnostics)
@@ -61,6 +65,7 @@ struct AppFileSection {
         checkServicePorts(diagnostics)
         checkEnvironmentPorts(diagnostics)
         checkUnitNames(diagnostics)
+        checkReleaseStore(diagnostics)
     }
 
     // MARK: Cross-checks
@@ -189,6 +194,22 @@ struct AppFileSection {
         }
     }
 
+    /// The store host exists and is always on: an optional host cannot be where others catch up.
+    private func checkReleaseStore(_ diagnostics: Diagnostics) {
+        guard let releaseStore, let node = releaseStore.hostNode, let hosts, !releaseStore.config.host.isEmpty else { return }
+        let name = releaseStore.config.host
+        guard let host = hosts.hosts.first(where: { $0.config.name == name }) else {
+            if !hosts.names.contains(name) {
+                diagnostics.add(node.location, "unknown host '\(name)'; \(Suggestion.hint(for: name, in: hosts.names, listing: "hosts"))")
+            }
+            return
+        }
+        if host.config.optional {
+            diagnostics.add(node.location, "the release store host '\(name)' is optional, but hosts catch up from it when they boot; "
+                + "keep the store on a host that is always on")
+        }
+    }
+
     // MARK: Model
 
     /// The validated model; only meaningful when no errors were recorded.
@@ -210,7 +231,8 @@ struct AppFileSection {
                                   proxy: section.proxy?.config, rollout: section.rollout?.config)
             } ?? [],
             rollout: rollout?.config,
-            notify: notify?.config)
+            notify: notify?.config,
+            releaseStore: releaseStore?.config)
     }
 
     /// Where values that are checked against the file system are written.

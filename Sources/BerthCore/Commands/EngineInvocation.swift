@@ -19,7 +19,8 @@ public struct EngineInvocation: Sendable, Equatable {
 
     /// Installs the engine from a gzip stream on stdin: unpack beside the target, then rename, so a
     /// broken upload never leaves a file at the path that `command(_:)` runs.
-    /// Older engines are removed: a host keeps only the engine the controller last used.
+    /// Older engines are removed: a host keeps only the engine the controller last used, and
+    /// `<root>/engine/berth-engine` (which boot-time units and forced commands run) points at it.
     public func install() -> [String] {
         let script = #"""
         set -eu
@@ -28,6 +29,7 @@ public struct EngineInvocation: Sendable, Equatable {
         gzip -dc > "$tmp"
         chmod 0755 "$tmp"
         mv -f "$tmp" "$2"
+        ln -sfn "$2" "$1/.link-$$" && mv -Tf "$1/.link-$$" "$1/berth-engine"
         for old in "$1"/berth-engine-*; do [ "$old" = "$2" ] || rm -f "$old"; done
         """#
         return ["sh", "-c", script, "berth-engine-install", "\(root)/engine", enginePath]

@@ -12,6 +12,8 @@
 /// <root>/apps/<app>/<env>/manifest.json         what runs now
 /// <root>/apps/<app>/<env>/history.jsonl         every deploy, append-only
 /// <root>/apps/<app>/<env>/deploy.lock           who deploys now
+/// <root>/apps/<app>/<env>/catch-up/             settings.json and the key a booting host fetches with (0700)
+/// <root>/engine/berth-engine                    link to the installed engine (for units and forced commands)
 /// ```
 public struct HostLayout: Sendable, Equatable {
     public static let defaultRoot = "/var/lib/berth"
@@ -52,6 +54,17 @@ public struct HostLayout: Sendable, Equatable {
     public func templateUnitFile(service: String) -> String { "\(systemdDir)/\(unitPrefix(service: service))@.service" }
     public func unitName(service: String, slot: Slot) -> String { "\(unitPrefix(service: service))@\(slot.rawValue).service" }
     public var nginxSiteFile: String { "\(nginxDir)/berth-\(app)-\(env).conf" }
+
+    /// A stable path to the installed engine: the install points it at the newest build.
+    public var engineLink: String { "\(root)/engine/berth-engine" }
+    public var catchUpDir: String { "\(appDir)/catch-up" }
+    public var catchUpSettingsFile: String { "\(catchUpDir)/settings.json" }
+    public var catchUpKeyFile: String { "\(catchUpDir)/id_ed25519" }
+    public var catchUpKnownHostsFile: String { "\(catchUpDir)/known_hosts" }
+    /// Downloaded archives wait here until they are unpacked.
+    public func catchUpDownload(_ id: String) -> String { "\(catchUpDir)/\(id).tar.gz" }
+    public var catchUpUnitName: String { "berth-catchup-\(app)-\(env).service" }
+    public var catchUpUnitFile: String { "\(systemdDir)/\(catchUpUnitName)" }
 
     /// The engine binary for a given checksum: a changed engine gets a new path, so checking that
     /// the right engine is installed costs nothing beyond trying to run it.

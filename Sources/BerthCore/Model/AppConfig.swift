@@ -17,10 +17,12 @@ public struct AppConfig: Codable, Sendable, Equatable {
     public var rollout: RolloutConfig?
     /// Who hears about every deploy and rollback.
     public var notify: NotifyConfig?
+    /// Where deploys publish the desired release, so hosts that were off catch up when they boot.
+    public var releaseStore: ReleaseStoreConfig?
 
     public init(name: String, release: ReleaseConfig, hosts: [HostConfig], services: [ServiceConfig],
                 proxy: ProxyConfig, environments: [EnvironmentConfig], rollout: RolloutConfig? = nil,
-                notify: NotifyConfig? = nil) {
+                notify: NotifyConfig? = nil, releaseStore: ReleaseStoreConfig? = nil) {
         self.name = name
         self.release = release
         self.hosts = hosts
@@ -29,6 +31,7 @@ public struct AppConfig: Codable, Sendable, Equatable {
         self.environments = environments
         self.rollout = rollout
         self.notify = notify
+        self.releaseStore = releaseStore
     }
 
     public func host(named name: String) -> HostConfig? { hosts.first { $0.name == name } }
@@ -218,5 +221,34 @@ public struct NotifyConfig: Codable, Sendable, Equatable {
     public init(webhook: String? = nil, command: String? = nil) {
         self.webhook = webhook
         self.command = command
+    }
+}
+
+/// `release_store:` — a host that keeps every environment's desired release: its archive, each
+/// host's plan and a desired-state record. Every successful deploy publishes there; a host that
+/// was off during a deploy fetches the desired release from it when it boots and activates it the
+/// same way a deploy does. The store host should be always on (it may also run services).
+public struct ReleaseStoreConfig: Codable, Sendable, Equatable {
+    public static let defaultPath = "/var/lib/berth/store"
+    public static let defaultWaitMs = 60_000
+
+    /// The host (from `hosts:`) that keeps the store; it must not be optional.
+    public var host: String
+    /// How the other hosts reach the store host over SSH; nil: its `address` from `hosts:`.
+    public var address: String?
+    /// The SSH port the other hosts use; nil: the store host's `port`, else 22.
+    public var port: Int?
+    /// The directory on the store host.
+    public var path: String
+    /// How long a booting host keeps trying to reach the store before it stays on its release.
+    public var waitMs: Int
+
+    public init(host: String, address: String? = nil, port: Int? = nil, path: String = ReleaseStoreConfig.defaultPath,
+                waitMs: Int = ReleaseStoreConfig.defaultWaitMs) {
+        self.host = host
+        self.address = address
+        self.port = port
+        self.path = path
+        self.waitMs = waitMs
     }
 }

@@ -9,6 +9,8 @@ public struct DeployPlan: Codable, Sendable, Equatable {
         case deploy
         /// Activate a release already on the host: `release` if given, else the previous one.
         case rollback
+        /// A host that was off brings itself to the desired release from the release store, at boot.
+        case catchUp = "catch-up"
     }
 
     public var schema: Int
@@ -33,11 +35,14 @@ public struct DeployPlan: Codable, Sendable, Equatable {
     public var root: String
     public var systemdDir: String
     public var nginxDir: String
+    /// Where this host catches up from after being off; nil: the app has no `release_store`.
+    public var catchUp: CatchUpSource?
 
     public init(kind: Kind, app: String, env: String, host: String, release: ReleaseRef?,
                 services: [ServicePlan], proxy: ProxyConfig?, environment: [EnvVar], keepReleases: Int,
                 sharedDirs: [String], requestedBy: Requester, root: String = HostLayout.defaultRoot,
-                systemdDir: String = "/etc/systemd/system", nginxDir: String = "/etc/nginx/conf.d") {
+                systemdDir: String = "/etc/systemd/system", nginxDir: String = "/etc/nginx/conf.d",
+                catchUp: CatchUpSource? = nil) {
         self.schema = Self.currentSchema
         self.kind = kind
         self.app = app
@@ -53,6 +58,7 @@ public struct DeployPlan: Codable, Sendable, Equatable {
         self.root = root
         self.systemdDir = systemdDir
         self.nginxDir = nginxDir
+        self.catchUp = catchUp
     }
 
     public var layout: HostLayout {

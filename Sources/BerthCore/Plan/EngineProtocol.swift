@@ -14,6 +14,10 @@ public enum EngineCommand: String, Codable, Sendable, CaseIterable {
     case history
     case lockStatus = "lock-status"
     case lockRelease = "lock-release"
+    /// On the release store host: make a release the environment's desired one (`PublishRequest`).
+    case publish
+    /// On the release store host: the environment's desired state (`StoreQuery`).
+    case storeStatus = "store-status"
 }
 
 /// Input of the read-only and lock commands.
@@ -51,6 +55,10 @@ public struct EngineEvent: Codable, Sendable, Equatable {
         case lock
         /// The command failed before it could say more (`message`).
         case error
+        /// The host's catch-up key (`publicKey`), for the release store to authorize.
+        case catchUpKey = "catch-up-key"
+        /// The answer of `publish` and `store-status` (`desired`, absent when nothing was published).
+        case desired
     }
 
     public enum StepStatus: String, Codable, Sendable {
@@ -68,11 +76,13 @@ public struct EngineEvent: Codable, Sendable, Equatable {
     public var lock: LockInfo?
     public var units: [UnitState]?
     public var history: [HistoryEntry]?
+    public var publicKey: String?
+    public var desired: DesiredState?
 
     public init(event: Kind, step: String? = nil, status: StepStatus? = nil, ms: Int? = nil,
                 message: String? = nil, present: Bool? = nil, outcome: DeployOutcome? = nil,
                 manifest: Manifest? = nil, lock: LockInfo? = nil, units: [UnitState]? = nil,
-                history: [HistoryEntry]? = nil) {
+                history: [HistoryEntry]? = nil, publicKey: String? = nil, desired: DesiredState? = nil) {
         self.event = event
         self.step = step
         self.status = status
@@ -84,6 +94,8 @@ public struct EngineEvent: Codable, Sendable, Equatable {
         self.lock = lock
         self.units = units
         self.history = history
+        self.publicKey = publicKey
+        self.desired = desired
     }
 }
 

@@ -55,7 +55,7 @@ public struct Planner: Sendable {
         return DeployPlan(kind: .deploy, app: app.name, env: env.name, host: host.name, release: release,
                           services: services(on: host, env: env), proxy: proxy(on: host, env: env),
                           environment: settings, keepReleases: app.release.keep,
-                          sharedDirs: app.release.shared, requestedBy: requestedBy)
+                          sharedDirs: app.release.shared, requestedBy: requestedBy, catchUp: catchUpSource())
     }
 
     /// A rollback re-activates a kept release with the services recorded in the host's manifest;
@@ -67,7 +67,34 @@ public struct Planner: Sendable {
         return DeployPlan(kind: .rollback, app: app.name, env: env.name, host: host.name, release: target,
                           services: services(on: host, env: env), proxy: proxy(on: host, env: env),
                           environment: settings, keepReleases: app.release.keep,
-                          sharedDirs: app.release.shared, requestedBy: requestedBy)
+                          sharedDirs: app.release.shared, requestedBy: requestedBy, catchUp: catchUpSource())
+    }
+
+    /// Where hosts catch up from: the `release_store` host as the hosts reach it (nil without one).
+    public func catchUpSource() -> CatchUpSource? {
+        guard let store = app.releaseStore, let host = app.host(named: store.host) else { return nil }
+        return CatchUpSource(address: store.address ?? host.address, port: store.port ?? host.port ?? 22,
+                             user: host.user ?? "root", path: store.path, waitMs: store.waitMs,
+                             webhook: app.notify?.webhook)
+    }
+
+    /// The store host, when the app has a `release_store`.
+    public func storeHost() -> HostConfig? {
+        app.releaseStore.flatMap { app.host(named: $0.host) }
+    }
+
+    /// What the store keeps after a successful deploy of `release`: a deploy plan for every host of
+    /// the environment (also those that were offline) and the catch-up keys the hosts reported.
+    public func publishRequest(env envName: String, release: ReleaseRef, settings: [EnvVar], keys: [HostKey],
+                               requestedBy: Requester) throws(PlanError) -> PublishRequest? {
+        guard let store = app.releaseStore else { return nil }
+        var plans: [DeployPlan] = []
+        for host in try hosts(in: envName) {
+            plans.append(try deployPlan(env: envName, host: host, release: release, settings: settings,
+                                        requestedBy: requestedBy))
+        }
+        return PublishRequest(app: app.name, env: envName, path: store.path, release: release, plans: plans,
+                              keys: keys, keep: app.release.keep, requestedBy: requestedBy)
     }
 }
 

@@ -19,6 +19,8 @@ struct SummaryFacts: Encodable {
     /// The release deployed (deploy) or asked for (rollback, nil: the previous one).
     var release: String?
     var label: String?
+    /// The release the release store holds as desired after the command (nil: no store, or not published).
+    var desired: String? = nil
     /// Wall time of the whole command, in milliseconds.
     var totalMs: Int
 }

@@ -45,10 +45,20 @@ struct Deploy: AsyncParsableCommand {
         let started = ContinuousClock.now
         let results = await rollout(context: context, plans: plans, archive: archive, engine: engine, progress: progress)
         let reports = results.map(\.report)
-        let code = BerthExit.code(for: reports, engineStatuses: results.map(\.status))
+        var code = BerthExit.code(for: reports, engineStatuses: results.map(\.status))
+        // Only a deploy that succeeded everywhere it could changes what the fleet should run.
+        var publication = Publication.notConfigured
+        if code == BerthExit.success || code == BerthExit.skippedOptional {
+            publication = await context.publish(release: release, archive: archive.path, settings: settings, runs: results,
+                                                engine: engine, progress: progress)
+            if case .failed = publication, code == BerthExit.success { code = BerthExit.storeNotUpdated }
+        } else if context.planner.storeHost() != nil {
+            publication = .skipped("the deploy did not succeed everywhere, so the desired release stays as it was")
+        }
+        publication.report(to: progress)
         progress.summary(command: "deploy", reports: reports, exitCode: code,
                          facts: SummaryFacts(environment: context.env.name, release: release.id, label: release.label,
-                                             totalMs: started.elapsedMs))
+                                             desired: publication.desired, totalMs: started.elapsedMs))
         await context.notify(DeployNotice(app: context.app.config.name, environment: context.env.name, command: "deploy",
                                           release: release.id, label: release.label, exitCode: code, hosts: reports),
                              progress: progress)
@@ -58,17 +68,18 @@ struct Deploy: AsyncParsableCommand {
     /// Deploys batch after batch (one batch of every host without a `rollout:`). Once more hosts
     /// failed than the rollout tolerates, later batches are not started and keep their release.
     private func rollout(context: CommandContext, plans: [String: DeployPlan], archive: ReleaseArchive,
-                         engine: EngineBinary, progress: any Progress) async -> [(report: HostReport, status: Int32)] {
+                         engine: EngineBinary, progress: any Progress) async -> [HostRun] {
         let batches = (try? context.planner.batches(in: context.env.name)) ?? [context.hosts]
         let wanted = Set(context.hosts.map(\.name))
         let rollout = try? context.planner.rollout(in: context.env.name)
-        var results: [(report: HostReport, status: Int32)] = []
+        var results: [HostRun] = []
         var failures = 0
         for (index, batch) in batches.map({ $0.filter { wanted.contains($0.name) } }).filter({ !$0.isEmpty }).enumerated() {
             if failures > (rollout?.maxFailures ?? Int.max) {
                 for host in batch {
-                    results.append((HostReport(host: host.name, state: .notStarted, batch: index + 1,
-                                               message: "not started: the rollout stopped after \(failures) failed host(s); it keeps its release."), 0))
+                    results.append(HostRun(report: HostReport(host: host.name, state: .notStarted, batch: index + 1,
+                                                              message: "not started: the rollout stopped after \(failures) failed host(s); it keeps its release."),
+                                           status: 0))
                 }
                 continue
             }

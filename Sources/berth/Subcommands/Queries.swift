@@ -32,8 +32,34 @@ struct HostQuery {
     }
 }
 
+extension HostQuery {
+    /// The environment's desired release as the release store holds it.
+    enum Desired {
+        /// The app has no `release_store`.
+        case noStore
+        /// nil: nothing was published yet.
+        case state(DesiredState?)
+        case unknown(String)
+    }
+
+    func desired() async -> Desired {
+        guard let store = context.planner.storeHost(), let config = context.app.config.releaseStore else { return .noStore }
+        do {
+            let query = StoreQuery(app: context.app.config.name, env: context.env.name, path: config.path)
+            let run = try await context.client(for: store, engine: engine).run(.storeStatus, input: query)
+            if run.status == 0, run.events.contains(where: { $0.event == .desired }) { return .state(run.desired) }
+            let report = HostReport.from(run: run, host: store, totalMs: 0)
+            return .unknown("the release store on \(store.name) did not answer: \(report.message ?? "exit \(run.status)")")
+        } catch {
+            return .unknown("the release store on \(store.name) did not answer: \(error)")
+        }
+    }
+}
+
 struct Status: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show what runs where: release, slot, units and lock on every host.")
+    static let configuration = CommandConfiguration(
+        abstract: "Show what runs where: release, desired release, drift, slot, units and lock on every host.",
+        discussion: "The desired release comes from the app's release_store (the last successful deploy or rollback); a host drifts when it runs another release, e.g. because it was off during a deploy.")
 
     @OptionGroup var target: TargetOptions
     @OptionGroup var output: OutputOptions
@@ -42,6 +68,10 @@ struct Status: AsyncParsableCommand {
         let host: String
         let reachable: Bool
         let release: ReleaseRef?
+        /// What the release store says this host should run (nil: no store, or nothing published).
+        let desired: ReleaseRef?
+        /// Whether the host runs something else than its desired release (nil: unknown).
+        let drift: Bool?
         let slot: Slot?
         let healthy: Bool?
         let units: [UnitState]
@@ -51,25 +81,41 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         let query = try await HostQuery.prepare(target)
+        async let storeAnswer = query.desired()
         let answers = await query.run(.status)
+        let store = await storeAnswer
         let statuses = answers.map { host, answer, report, _ -> HostStatus in
             let units = answer?.units ?? []
             let active = answer?.manifest?.activeSlot
             let activeUnits = units.filter { unit in active.map { unit.unit.hasSuffix("@\($0.rawValue).service") } ?? false }
-            return HostStatus(host: host.name, reachable: answer != nil, release: answer?.manifest?.current, slot: active,
+            var desired: ReleaseRef?
+            var drift: Bool?
+            if case let .state(state) = store, let state, state.hosts.contains(host.name) {
+                desired = state.release
+                drift = answer.map { $0.manifest?.current?.id != state.release.id }
+            }
+            return HostStatus(host: host.name, reachable: answer != nil, release: answer?.manifest?.current,
+                              desired: desired, drift: drift, slot: active,
                               healthy: answer?.manifest == nil ? nil : (!activeUnits.isEmpty && activeUnits.allSatisfy { $0.active == "active" }),
                               units: units, lock: answer?.lock, message: answer == nil ? report.message : nil)
         }
         if output.json {
             try printJSON(statuses)
         } else {
-            var rows = [["HOST", "REACHABLE", "RELEASE", "LABEL", "SLOT", "HEALTHY", "LOCK"]]
+            var rows = [["HOST", "REACHABLE", "RELEASE", "LABEL", "DESIRED", "DRIFT", "SLOT", "HEALTHY", "LOCK"]]
             for status in statuses {
+                let drift = status.drift.map { $0 ? "yes" : "no" } ?? (status.desired == nil ? "-" : "unknown")
                 rows.append([status.host, status.reachable ? "yes" : "no", status.release?.id ?? "-",
-                             status.release?.label ?? "-", status.slot?.rawValue ?? "-",
+                             status.release?.label ?? "-", status.desired?.label ?? "-", drift, status.slot?.rawValue ?? "-",
                              status.healthy.map { $0 ? "yes" : "no" } ?? "-", status.lock?.state.rawValue ?? "-"])
             }
             for row in table(rows) { Printer.shared.line(row) }
+            switch store {
+            case .noStore: Printer.shared.line("(no release_store in the app file: the desired release is not recorded)")
+            case .state(nil): Printer.shared.line("(the release store holds no desired release yet: deploy once)")
+            case let .unknown(message): Printer.shared.line(message)
+            case .state: break
+            }
             for status in statuses where status.message != nil {
                 Printer.shared.line("\(status.host): \(status.message!)")
             }

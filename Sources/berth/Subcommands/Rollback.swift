@@ -38,13 +38,33 @@ struct Rollback: AsyncParsableCommand {
         let results = await context.activate(.rollback, plans: plans, archive: nil, engine: engine,
                                              parallel: parallel, progress: progress)
         let reports = results.map(\.report)
-        let code = BerthExit.code(for: reports, engineStatuses: results.map(\.status))
+        var code = BerthExit.code(for: reports, engineStatuses: results.map(\.status))
+        let publication = await publish(results, code: &code, context: context, engine: engine, progress: progress)
+        publication.report(to: progress)
         progress.summary(command: "rollback", reports: reports, exitCode: code,
                          facts: SummaryFacts(environment: context.env.name, release: release, label: nil,
-                                             totalMs: started.elapsedMs))
+                                             desired: publication.desired, totalMs: started.elapsedMs))
         await context.notify(DeployNotice(app: context.app.config.name, environment: context.env.name, command: "rollback",
                                           release: release, label: nil, exitCode: code, hosts: reports),
                              progress: progress)
         if code != 0 { throw ExitCode(code) }
+    }
+
+    /// A rollback that brought every reachable host to the same release makes that release the
+    /// desired one, so hosts that were off come back on it too. The store resolves the id to the
+    /// release it kept; the archive is sent from this machine's cache when the store lacks it.
+    private func publish(_ results: [HostRun], code: inout Int32, context: CommandContext, engine: EngineBinary,
+                         progress: any Progress) async -> Publication {
+        guard context.planner.storeHost() != nil else { return .notConfigured }
+        let landed = Set(results.filter { [.deployed, .unchanged].contains($0.report.state) }.compactMap(\.report.release))
+        guard code == BerthExit.success || code == BerthExit.skippedOptional, landed.count == 1, let id = landed.first else {
+            return .skipped("the hosts did not all end on one release, so the desired release stays as it was")
+        }
+        let archive = ReleaseArchive.cached(id: id)
+        let settings = (try? context.app.settings(for: context.env.name)) ?? []
+        let publication = await context.publish(release: ReleaseRef(id: id, label: id, createdAt: ""), archive: archive,
+                                                settings: settings, runs: results, engine: engine, progress: progress)
+        if case .failed = publication, code == BerthExit.success { code = BerthExit.storeNotUpdated }
+        return publication
     }
 }

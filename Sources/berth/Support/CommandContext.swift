@@ -105,8 +105,8 @@ extension CommandContext {
     /// Runs a deploy or rollback plan on every host (at most `parallel` at once), streaming each
     /// host's events to `progress`, and returns each host's report with the engine's exit status.
     func activate(_ command: EngineCommand, plans: [String: DeployPlan], archive: String?, engine: EngineBinary,
-                  parallel: Int, progress: any Progress) async -> [(report: HostReport, status: Int32)] {
-        await FleetRunner.run(hosts, limit: parallel) { host -> (report: HostReport, status: Int32) in
+                  parallel: Int, progress: any Progress) async -> [HostRun] {
+        await FleetRunner.run(hosts, limit: parallel) { host -> HostRun in
             let start = ContinuousClock.now
             do {
                 let run = try await client(for: host, engine: engine)
@@ -114,10 +114,70 @@ extension CommandContext {
                 if run.installedEngine {
                     progress.note(host: host.name, "installed the host engine (\(formatBytes(engine.bytes)))")
                 }
-                return (HostReport.from(run: run, host: host, totalMs: start.elapsedMs), run.status)
+                return HostRun(report: HostReport.from(run: run, host: host, totalMs: start.elapsedMs), status: run.status,
+                               catchUpKey: run.catchUpKey)
             } catch {
-                return (HostReport(host: host.name, state: .failed, message: "\(error)", totalMs: start.elapsedMs), 5)
+                return HostRun(report: HostReport(host: host.name, state: .failed, message: "\(error)", totalMs: start.elapsedMs),
+                               status: 5)
             }
+        }
+    }
+
+    /// Makes `release` the environment's desired release in the app's release store, so hosts that
+    /// were off catch up to it when they boot. Returns the store's new desired state, or why not.
+    func publish(release: ReleaseRef, archive: String?, settings: [EnvVar], runs: [HostRun], engine: EngineBinary,
+                 progress: any Progress) async -> Publication {
+        guard let store = planner.storeHost() else { return .notConfigured }
+        let everyHost = ((try? planner.hosts(in: env.name)) ?? []).map(\.name)
+        guard hosts.map(\.name) == everyHost else {
+            return .skipped("only some hosts were asked for (--host), so the release store keeps its desired release")
+        }
+        let keys = runs.compactMap { run in run.catchUpKey.map { HostKey(host: run.report.host, publicKey: $0) } }
+        do {
+            guard let request = try planner.publishRequest(env: env.name, release: release, settings: settings, keys: keys,
+                                                           requestedBy: requester) else { return .notConfigured }
+            let run = try await client(for: store, engine: engine).run(.publish, input: request, archive: archive) { event in
+                if event.event == .warning { progress.event(host: store.name, event) }
+            }
+            if let desired = run.desired { return .published(desired, store: store.name) }
+            let report = HostReport.from(run: run, host: store, totalMs: 0)
+            return .failed("the release store on \(store.name) was not updated: \(report.message ?? "exit \(run.status)")")
+        } catch {
+            return .failed("the release store on \(store.name) was not updated: \(error)")
+        }
+    }
+}
+
+/// One host's result of a deploy or rollback: its report, the engine's exit status and the
+/// catch-up key it reported.
+struct HostRun {
+    var report: HostReport
+    var status: Int32
+    var catchUpKey: String? = nil
+}
+
+/// What became of publishing a release to the release store.
+enum Publication {
+    /// The app has no `release_store`.
+    case notConfigured
+    case skipped(String)
+    case published(DesiredState, store: String)
+    case failed(String)
+
+    /// The desired release id the store now holds, for the summary.
+    var desired: String? {
+        if case let .published(state, _) = self { return state.release.id }
+        return nil
+    }
+
+    /// Tells the user what happened; a failure is a warning (its exit code is the caller's).
+    func report(to progress: any Progress) {
+        switch self {
+        case .notConfigured: break
+        case let .skipped(reason): progress.note(host: "-", "release store: \(reason).")
+        case let .published(state, store):
+            progress.note(host: store, "release store: \(state.release.label) (\(state.release.id)) is the desired release of \(state.hosts.joined(separator: ", ")); hosts that were off catch up to it when they boot.")
+        case let .failed(message): progress.note(host: "-", "warning: \(message); hosts that were off will not catch up to this release.")
         }
     }
 }

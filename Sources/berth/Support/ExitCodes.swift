@@ -9,6 +9,9 @@ enum BerthExit {
     static let lockHeld: Int32 = 3
     static let releaseNotFound: Int32 = 4
     static let unreachable: Int32 = 6
+    /// Every host is done, but the release store could not be updated: hosts that were off will
+    /// not catch up to this release.
+    static let storeNotUpdated: Int32 = 7
     static let skippedOptional: Int32 = 10
 
     /// The exit code that sums up a fleet's reports: the most serious state wins.

@@ -1,0 +1,178 @@
+import BerthCore
+import Glibc
+
+/// The release store on its host: every successful deploy publishes the release archive, each
+/// host's plan and the desired state here; booting hosts read them through `serve`.
+///
+/// The archive is in place before `desired.json` names it, and `desired.json` is replaced in one
+/// rename: a booting host sees the old desired release or the new one, each with its archive.
+public struct CatchUpStore {
+    public let layout: StoreLayout
+    /// The store host's `authorized_keys`, where each host's catch-up key gets its forced command.
+    public let authorizedKeysFile: String
+
+    public init(layout: StoreLayout, authorizedKeysFile: String) {
+        self.layout = layout
+        self.authorizedKeysFile = authorizedKeysFile
+    }
+
+    /// `~/.ssh/authorized_keys` of the user the engine runs as.
+    public static func defaultAuthorizedKeysFile() -> String {
+        let home = getpwuid(getuid()).flatMap { $0.pointee.pw_dir.map { String(cString: $0) } } ?? "/root"
+        return "\(home)/.ssh/authorized_keys"
+    }
+
+    public func desired() throws(EngineError) -> DesiredState? {
+        let bytes: [UInt8]?
+        do { bytes = try Files.read(layout.desiredFile) } catch { throw .internal(error.description) }
+        guard let bytes else { return nil }
+        do {
+            return try EngineJSON.decode(DesiredState.self, from: bytes)
+        } catch {
+            throw .internal("\(layout.desiredFile) cannot be read (\(EngineJSON.describe(error))); the next deploy rewrites it")
+        }
+    }
+
+    /// Makes `request.release` the desired release. `archive` is where the release's archive comes
+    /// from when the store lacks it; `events` hears `release-needed` first, `desired` last.
+    public func publish(_ request: PublishRequest, archive: ReleaseStore.Source, events: any EventSink) async throws(EngineError) {
+        var request = request
+        let id = request.release.id
+        // A rollback names a release by id only; the store knows its label and date.
+        if request.release.createdAt.isEmpty, let known = (try? desired())?.kept.first(where: { $0.id == id }) {
+            request.release = known
+        }
+        do throws(SystemCallError) {
+            try Files.makeDirectories(layout.envDir, mode: 0o700)
+            guard chmod(layout.envDir, 0o700) == 0 else { throw SystemCallError("set the mode of", layout.envDir) }
+            try Files.makeDirectories(layout.archivesDir, mode: 0o700)
+            try Files.makeDirectories(layout.plansDir, mode: 0o700)
+        } catch {
+            throw .internal(error.description)
+        }
+        let present = Files.kind(layout.archive(id)) == .file
+        events.emit(EngineEvent(event: .releaseNeeded, present: present))
+        if !present { try await receiveArchive(id, from: archive) }
+
+        let previous = try? desired()
+        do {
+            for var plan in request.plans {
+                plan.release = request.release
+                let json = (try? EngineJSON.encodeLine(plan)) ?? "{}"
+                try Files.writeAtomically(layout.planFile(host: plan.host), json + "\n", mode: 0o600)
+            }
+        } catch {
+            throw .internal(error.description)
+        }
+        var kept = [request.release] + (previous?.kept ?? []).filter { $0.id != id && Files.kind(layout.archive($0.id)) == .file }
+        kept = Array(kept.prefix(max(1, request.keep)))
+        let state = DesiredState(app: request.app, env: request.env, release: request.release,
+                                 hosts: request.plans.map(\.host), publishedAt: Timestamp.now(),
+                                 requestedBy: request.requestedBy, kept: kept)
+        do {
+            try Files.writeAtomically(layout.desiredFile, ((try? EngineJSON.encodeLine(state)) ?? "{}") + "\n",
+                                      mode: 0o644, durable: true)
+        } catch {
+            throw .internal(error.description)
+        }
+        for host in previous?.hosts ?? [] where !state.hosts.contains(host) {
+            try? Files.remove(layout.planFile(host: host))
+        }
+        let keep = Set(kept.map { "\($0.id).tar.gz" })
+        for name in (try? Files.list(layout.archivesDir)) ?? [] where !keep.contains(name) {
+            try? Files.remove("\(layout.archivesDir)/\(name)")
+        }
+        if !request.keys.isEmpty {
+            do {
+                try authorize(request.keys, engineLink: HostLayout(root: request.root, app: request.app, env: request.env).engineLink)
+            } catch {
+                events.emit(EngineEvent(event: .warning, message: "hosts may not catch up from this store: \(error)."))
+            }
+        }
+        events.emit(EngineEvent(event: .desired, desired: state))
+    }
+
+    /// Streams an archive into `archives/.incoming-<id>`, checks it is a whole gzip stream, then
+    /// renames it into place.
+    private func receiveArchive(_ id: String, from source: ReleaseStore.Source) async throws(EngineError) {
+        let incoming = "\(layout.archivesDir)/.incoming-\(id)-\(getpid())"
+        do throws(SystemCallError) {
+            let fd = open(incoming, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw SystemCallError("write", incoming) }
+            defer { close(fd) }
+            switch source {
+            case .standardInput:
+                try Files.copy(from: STDIN_FILENO, to: fd, what: incoming)
+            case let .file(path):
+                let input = open(path, O_RDONLY | O_CLOEXEC)
+                guard input >= 0 else { throw SystemCallError("read", path) }
+                defer { close(input) }
+                try Files.copy(from: input, to: fd, what: incoming)
+            }
+            guard fsync(fd) == 0 else { throw SystemCallError("sync", incoming) }
+        } catch {
+            try? Files.remove(incoming)
+            throw .internal(error.description)
+        }
+        let check = await Commands.run(["gzip", "-t", incoming])
+        guard check.succeeded else {
+            try? Files.remove(incoming)
+            throw .releaseNotOnHost(requested: id, kept: [], current: nil, where: "in the release store (no whole archive was sent)")
+        }
+        guard rename(incoming, layout.archive(id)) == 0 else {
+            let error = SystemCallError("move the archive to", layout.archive(id))
+            try? Files.remove(incoming)
+            throw .internal(error.description)
+        }
+    }
+
+    /// Gives each host's key exactly one line in `authorized_keys`, limited to `serve-store` for
+    /// this environment and host. Lines Berth did not write are kept as they are.
+    func authorize(_ keys: [HostKey], engineLink: String) throws(SystemCallError) {
+        let existing = try Files.readString(authorizedKeysFile) ?? ""
+        var lines = existing.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        for key in keys {
+            guard let line = CatchUpUnit.authorizedKeyLine(publicKey: key.publicKey, engineLink: engineLink, storePath: layout.path,
+                                                           app: layout.app, env: layout.env, host: key.host) else { continue }
+            let marker = " " + StoreLayout.keyMarker(app: layout.app, env: layout.env, host: key.host)
+            lines.removeAll { $0.hasSuffix(marker) }
+            lines.append(line)
+        }
+        let text = lines.joined(separator: "\n") + "\n"
+        guard text != existing else { return }
+        let dir = Files.directory(of: authorizedKeysFile)
+        if !Files.exists(dir) { try Files.makeDirectories(dir, mode: 0o700) }
+        try Files.writeAtomically(authorizedKeysFile, text, mode: 0o600)
+    }
+
+    // MARK: Serving booting hosts
+
+    /// Answers one request of `host` (from its forced command) on stdout.
+    public func serve(_ request: CatchUpRequest, host: String) throws(EngineError) {
+        switch request {
+        case .desired:
+            let state = try desired()
+            var plan: DeployPlan?
+            if state?.hosts.contains(host) == true {
+                do {
+                    if let bytes = try Files.read(layout.planFile(host: host)) {
+                        plan = try? EngineJSON.decode(DeployPlan.self, from: bytes)
+                    }
+                } catch {
+                    throw .internal(error.description)
+                }
+            }
+            let line = ((try? EngineJSON.encodeLine(CatchUpAnswer(desired: state, plan: plan))) ?? "{}") + "\n"
+            do { try Files.writeAll(STDOUT_FILENO, Array(line.utf8), path: "standard output") } catch { throw .internal(error.description) }
+        case let .archive(id):
+            let path = layout.archive(id)
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                throw .releaseNotOnHost(requested: id, kept: (try? desired())?.kept ?? [], current: nil, where: "in the release store")
+            }
+            defer { close(fd) }
+            do { try Files.copy(from: fd, to: STDOUT_FILENO, what: path) } catch { throw .internal(error.description) }
+        }
+    }
+}
