@@ -73,9 +73,9 @@ public struct CatchUp {
         var activationSettings = engineSettings
         let download = layout.catchUpDownload(desired.release.id)
         if !ReleaseStore(layout: layout).isPresent(desired.release.id) {
-            log.say("fetching release \(describe(desired.release)) from the release store.")
+            log.say("fetching \(describe(desired.release)) from the release store.")
             if let problem = await fetch(desired.release.id, to: download) {
-                return await give(up: "could not fetch release \(describe(desired.release)) from the release store (\(problem)); this host stays on \(describe(current)).",
+                return await give(up: "could not fetch \(describe(desired.release)) from the release store (\(problem)); this host stays on \(describe(current)).",
                                   state: "failed", current: current, status: EngineExit.storeUnreachable)
             }
         }
