@@ -74,7 +74,9 @@ import Testing
         let source = CatchUpSource(address: "10.0.0.5", port: 2200, path: "/var/lib/berth/store", waitMs: 1_000)
         #expect(CatchUpUnit.sshArgv(source, layout: layout, request: .archive(id: "0123abcd")) == [
             "ssh", "-F", "none", "-i", "/var/lib/berth/apps/shop/production/catch-up/id_ed25519",
-            "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new",
+            "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+            "-o", "ControlMaster=auto", "-o", "ControlPath=/run/berth-catchup-%C", "-o", "ControlPersist=10",
+            "-o", "StrictHostKeyChecking=accept-new",
             "-o", "UserKnownHostsFile=/var/lib/berth/apps/shop/production/catch-up/known_hosts",
             "-o", "ConnectTimeout=5", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3",
             "-p", "2200", "-l", "root", "--", "10.0.0.5", "archive 0123abcd",
