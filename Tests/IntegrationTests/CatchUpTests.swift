@@ -111,6 +111,15 @@ extension Integration {
             #expect((notice?["hosts"] as? [[String: Any]])?.first?["state"] as? String == "deployed", "\(String(describing: notice))")
             #expect(notice?["label"] as? String == "2.0.0", "\(String(describing: notice))")
             #expect(fixture.hook.posts().contains { ($0["offline"] as? [String]) == ["h3"] }, "the deploy's notice named h3 offline")
+
+            // A rollback of every host makes its release the desired one again.
+            let rollback = try fixture.berth.run(["rollback"], in: fixture.app.directory, sshConfig: fixture.testbed.sshConfig)
+            #expect(rollback.status == 0, "\(rollback.combined)")
+            let rolledBack = try fixture.status()
+            for host in ["h1", "h2", "h3"] {
+                #expect((rolledBack[host]?["desired"] as? [String: Any])?["label"] as? String == "1.0.0", "\(rolledBack)")
+                #expect(rolledBack[host]?["drift"] as? Bool == false, "\(rolledBack)")
+            }
         }
 
         @Test func aHostThatCannotReachTheStoreBootsIntoItsLastGoodReleaseAndSaysSo() throws {
