@@ -38,6 +38,13 @@ struct CatchUpSetup {
             if try Files.readString(layout.catchUpSettingsFile) != json {
                 try Files.writeAtomically(layout.catchUpSettingsFile, json, mode: 0o600)
             }
+            // A pinned store key replaces whatever was learnt on first use.
+            if source.isPinned {
+                let known = KnownHostKeys.pinnedFile(source.hostKeys ?? [])
+                if try Files.readString(layout.catchUpKnownHostsFile) != known {
+                    try Files.writeAtomically(layout.catchUpKnownHostsFile, known, mode: 0o600)
+                }
+            }
             let unit = CatchUpUnit(layout: layout).render(waitMs: source.waitMs)
             changed = try Files.readString(layout.catchUpUnitFile) != unit
             if changed {

@@ -103,6 +103,12 @@ public enum PlanCheck {
         guard (1...65_535).contains(source.port) else { throw fail("the release store port \(source.port) is not a port") }
         guard isStorePath(source.path) else { throw fail("the release store path '\(source.path)' must be an absolute path of letters, digits, '/', '.', '_' or '-'") }
         guard source.waitMs >= 0 else { throw fail("the release store wait must not be negative") }
+        for key in source.hostKeys ?? [] {
+            let words = key.split(separator: " ")
+            guard words.count == 2, !key.contains(where: { $0.isNewline || $0 == "\0" }) else {
+                throw fail("a release store host key must be 'type base64' on one line, not '\(key.prefix(60))'")
+            }
+        }
         if let webhook = source.webhook, webhook.contains(where: { $0.isNewline || $0 == "\0" }) {
             throw fail("the webhook must be one line")
         }

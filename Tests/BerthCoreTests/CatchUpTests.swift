@@ -76,11 +76,54 @@ import Testing
             "ssh", "-F", "none", "-i", "/var/lib/berth/apps/shop/production/catch-up/id_ed25519",
             "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
             "-o", "ControlMaster=auto", "-o", "ControlPath=/run/berth-catchup-%C", "-o", "ControlPersist=10",
-            "-o", "StrictHostKeyChecking=accept-new",
+            "-o", "StrictHostKeyChecking=accept-new", "-o", "HostKeyAlias=berth-release-store",
             "-o", "UserKnownHostsFile=/var/lib/berth/apps/shop/production/catch-up/known_hosts",
+            "-o", "GlobalKnownHostsFile=/dev/null",
             "-o", "ConnectTimeout=5", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3",
             "-p", "2200", "-l", "root", "--", "10.0.0.5", "archive 0123abcd",
         ])
+        var pinned = source
+        pinned.hostKeys = ["ssh-ed25519 AAAAC3"]
+        #expect(CatchUpUnit.sshArgv(pinned, layout: layout, request: .desired).contains("StrictHostKeyChecking=yes"))
+        #expect(KnownHostKeys.pinnedFile(["ssh-ed25519 AAAAC3", "ssh-rsa AAAAB3"])
+            == "berth-release-store ssh-ed25519 AAAAC3\nberth-release-store ssh-rsa AAAAB3\n")
+    }
+
+    @Test func theStoreKeyIsLookedUpAsSshWouldLookItUp() {
+        let host = HostConfig(name: "sched", address: "sched-alias", user: "root", port: 2200, roles: ["scheduler"])
+        #expect(KnownHostKeys.resolveArgv(host: host, configFile: "/t/ssh_config")
+            == ["ssh", "-F", "/t/ssh_config", "-l", "root", "-p", "2200", "-G", "--", "sched-alias"])
+        let resolved = "user root\nhostname 10.0.0.4\nport 2200\nuserknownhostsfile ~/.ssh/known_hosts ~/.ssh/known_hosts2\nglobalknownhostsfile /etc/ssh/ssh_known_hosts /dev/null\n"
+        #expect(KnownHostKeys.lookup(fromResolved: resolved, home: "/root")
+            == KnownHostKeys.Lookup(name: "[10.0.0.4]:2200",
+                                    files: ["/root/.ssh/known_hosts", "/root/.ssh/known_hosts2", "/etc/ssh/ssh_known_hosts"]))
+        #expect(KnownHostKeys.lookup(fromResolved: "hostname h1\nport 22\nhostkeyalias store\n", home: "/")?.name == "store")
+        #expect(KnownHostKeys.lookup(fromResolved: "hostname 10.0.0.4\nport 22\n", home: "/")?.name == "10.0.0.4")
+        #expect(KnownHostKeys.lookup(fromResolved: "user root\n", home: "/") == nil)
+        let found = """
+            # Host 10.0.0.4 found: line 3
+            |1|salt=|hash= ssh-ed25519 AAAAC3one
+            @revoked 10.0.0.4 ssh-rsa AAAAB3bad
+            10.0.0.4,sched ecdsa-sha2-nistp256 AAAAE2two comment
+            |1|salt2=|hash2= ssh-ed25519 AAAAC3one
+            """
+        #expect(KnownHostKeys.keys(fromFound: found) == ["ssh-ed25519 AAAAC3one", "ecdsa-sha2-nistp256 AAAAE2two"])
+        #expect(KnownHostKeys.findArgv(name: "[10.0.0.4]:2200", file: "/root/.ssh/known_hosts")
+            == ["ssh-keygen", "-F", "[10.0.0.4]:2200", "-f", "/root/.ssh/known_hosts"])
+    }
+
+    @Test func storeKeysArePinnedInEveryPlanAndPublication() throws {
+        let planner = Planner(app: Self.app)
+        let keys = ["ssh-ed25519 AAAAC3store"]
+        let plan = try planner.deployPlan(env: "production", host: Self.app.hosts[1], release: release, settings: [],
+                                          requestedBy: me, storeHostKeys: keys)
+        #expect(plan.catchUp?.hostKeys == keys)
+        #expect(plan.catchUp?.isPinned == true)
+        let request = try #require(try planner.publishRequest(env: "production", release: release, settings: [], keys: [],
+                                                              requestedBy: me, storeHostKeys: keys))
+        #expect(request.plans.allSatisfy { $0.catchUp?.hostKeys == keys })
+        #expect(try planner.deployPlan(env: "production", host: Self.app.hosts[1], release: release, settings: [],
+                                       requestedBy: me).catchUp?.isPinned == false)
     }
 
     @Test func aKeyMayOnlyServeItsOwnHost() {

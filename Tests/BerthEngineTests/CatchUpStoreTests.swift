@@ -30,6 +30,12 @@ import Testing
         #expect(host.events.events.first { $0.event == .catchUpKey }?.publicKey == key)
         #expect(!host.system.log.contains("daemon-reload"), "\(host.system.log)")
 
+        // Learnt on first use until a deploy pins the store's key; then only that key counts.
+        #expect(!FileManager.default.fileExists(atPath: host.layout.catchUpKnownHostsFile))
+        host.catchUp?.hostKeys = ["ssh-ed25519 AAAAC3pinned"]
+        #expect(try await host.deploy("1.0.0") == 0)
+        #expect(host.read(host.layout.catchUpKnownHostsFile) == "berth-release-store ssh-ed25519 AAAAC3pinned\n")
+
         // Without a release store the unit, its link and the key go away.
         host.catchUp = nil
         #expect(try await host.deploy("2.0.0") == 0)
@@ -47,6 +53,8 @@ import Testing
         plan.catchUp = CatchUpSource(address: "-oProxyCommand=x", path: "/srv/store", waitMs: 0)
         #expect(throws: EngineError.self) { try PlanCheck.validate(plan, kind: .catchUp) }
         plan.catchUp = CatchUpSource(address: "10.0.0.5", path: "/srv/store dir", waitMs: 0)
+        #expect(throws: EngineError.self) { try PlanCheck.validate(plan, kind: .catchUp) }
+        plan.catchUp = CatchUpSource(address: "10.0.0.5", path: "/srv/store", waitMs: 0, hostKeys: ["ssh-ed25519 AAAA\n* ssh-rsa B"])
         #expect(throws: EngineError.self) { try PlanCheck.validate(plan, kind: .catchUp) }
     }
 }

@@ -76,6 +76,12 @@ extension Integration {
             #expect(pending["h3"]?["reachable"] as? Bool == false, "\(pending)")
             #expect((pending["h3"]?["desired"] as? [String: Any])?["label"] as? String == "2.0.0", "\(pending)")
 
+            // Every host pinned the store's key as this machine knows it: no trust on first use.
+            let storeKey = try String(contentsOfFile: fixture.testbed.directory + "/known_hosts", encoding: .utf8)
+                .split(separator: "\n").first { $0.hasPrefix("h1,") }?.split(separator: " ").dropFirst().joined(separator: " ")
+            let pinned = try fixture.testbed.run(on: "h2", "cat /var/lib/berth/apps/\(fixture.app.appName)/production/catch-up/known_hosts")
+            #expect(storeKey != nil && pinned.stdout == "berth-release-store \(storeKey ?? "?")\n", "\(pinned.stdout)")
+
             // It boots, and with nobody running berth it serves 2.0.0.
             let booted = Date()
             try fixture.testbed.boot("h3")

@@ -25,15 +25,22 @@ public struct CatchUpSource: Codable, Sendable, Equatable {
     public var waitMs: Int
     /// The app's webhook, told about every catch-up (the machine that deployed may be gone).
     public var webhook: String?
+    /// The store host's SSH host keys (`type base64`) as the deploying machine trusts them; the
+    /// catch-up then accepts no other. Empty or nil: the key is trusted on first use.
+    public var hostKeys: [String]?
 
-    public init(address: String, port: Int = 22, user: String = "root", path: String, waitMs: Int, webhook: String? = nil) {
+    public init(address: String, port: Int = 22, user: String = "root", path: String, waitMs: Int, webhook: String? = nil,
+                hostKeys: [String]? = nil) {
         self.address = address
         self.port = port
         self.user = user
         self.path = path
         self.waitMs = waitMs
         self.webhook = webhook
+        self.hostKeys = hostKeys
     }
+
+    public var isPinned: Bool { !(hostKeys ?? []).isEmpty }
 }
 
 /// What the catch-up unit reads at boot (`catch-up/settings.json`): who this host is and where

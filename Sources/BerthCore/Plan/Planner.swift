@@ -49,33 +49,37 @@ public struct Planner: Sendable {
         return sites.isEmpty ? nil : ProxyConfig(listen: base.listen, sites: sites)
     }
 
+    /// `storeHostKeys`: the release store host's SSH keys as the deploying machine trusts them
+    /// (`KnownHostKeys`), pinned in every host's catch-up settings.
     public func deployPlan(env envName: String, host: HostConfig, release: ReleaseRef, settings: [EnvVar],
-                           requestedBy: Requester) throws(PlanError) -> DeployPlan {
+                           requestedBy: Requester, storeHostKeys: [String] = []) throws(PlanError) -> DeployPlan {
         let env = try environment(envName)
         return DeployPlan(kind: .deploy, app: app.name, env: env.name, host: host.name, release: release,
                           services: services(on: host, env: env), proxy: proxy(on: host, env: env),
                           environment: settings, keepReleases: app.release.keep,
-                          sharedDirs: app.release.shared, requestedBy: requestedBy, catchUp: catchUpSource())
+                          sharedDirs: app.release.shared, requestedBy: requestedBy,
+                          catchUp: catchUpSource(storeHostKeys: storeHostKeys))
     }
 
     /// A rollback re-activates a kept release with the services recorded in the host's manifest;
     /// the plan still carries today's env file and proxy so the switch renders the same nginx site.
     public func rollbackPlan(env envName: String, host: HostConfig, to release: String?, settings: [EnvVar],
-                             requestedBy: Requester) throws(PlanError) -> DeployPlan {
+                             requestedBy: Requester, storeHostKeys: [String] = []) throws(PlanError) -> DeployPlan {
         let env = try environment(envName)
         let target = release.map { ReleaseRef(id: $0, label: $0, createdAt: "") }
         return DeployPlan(kind: .rollback, app: app.name, env: env.name, host: host.name, release: target,
                           services: services(on: host, env: env), proxy: proxy(on: host, env: env),
                           environment: settings, keepReleases: app.release.keep,
-                          sharedDirs: app.release.shared, requestedBy: requestedBy, catchUp: catchUpSource())
+                          sharedDirs: app.release.shared, requestedBy: requestedBy,
+                          catchUp: catchUpSource(storeHostKeys: storeHostKeys))
     }
 
     /// Where hosts catch up from: the `release_store` host as the hosts reach it (nil without one).
-    public func catchUpSource() -> CatchUpSource? {
+    public func catchUpSource(storeHostKeys: [String] = []) -> CatchUpSource? {
         guard let store = app.releaseStore, let host = app.host(named: store.host) else { return nil }
         return CatchUpSource(address: store.address ?? host.address, port: store.port ?? host.port ?? 22,
                              user: host.user ?? "root", path: store.path, waitMs: store.waitMs,
-                             webhook: app.notify?.webhook)
+                             webhook: app.notify?.webhook, hostKeys: storeHostKeys.isEmpty ? nil : storeHostKeys)
     }
 
     /// The store host, when the app has a `release_store`.
@@ -86,12 +90,12 @@ public struct Planner: Sendable {
     /// What the store keeps after a successful deploy of `release`: a deploy plan for every host of
     /// the environment (also those that were offline) and the catch-up keys the hosts reported.
     public func publishRequest(env envName: String, release: ReleaseRef, settings: [EnvVar], keys: [HostKey],
-                               requestedBy: Requester) throws(PlanError) -> PublishRequest? {
+                               requestedBy: Requester, storeHostKeys: [String] = []) throws(PlanError) -> PublishRequest? {
         guard let store = app.releaseStore else { return nil }
         var plans: [DeployPlan] = []
         for host in try hosts(in: envName) {
             plans.append(try deployPlan(env: envName, host: host, release: release, settings: settings,
-                                        requestedBy: requestedBy))
+                                        requestedBy: requestedBy, storeHostKeys: storeHostKeys))
         }
         return PublishRequest(app: app.name, env: envName, path: store.path, release: release, plans: plans,
                               keys: keys, keep: app.release.keep, requestedBy: requestedBy)

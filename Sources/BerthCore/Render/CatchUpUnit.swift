@@ -35,7 +35,9 @@ public struct CatchUpUnit: Sendable, Equatable {
     /// The ssh command a booting host runs to ask the store for `request`. Its key is authorized
     /// on the store host only for the forced `serve-store` command, so the words after the
     /// destination are a request, not a command line. The store's host key is learnt on first
-    /// contact (`accept-new`) into the environment's own known_hosts file. The first request opens
+    /// contact (`accept-new`) into the environment's own known_hosts file unless the plan pinned it
+    /// (then `StrictHostKeyChecking=yes`); either way it is filed under one alias, so the address
+    /// the store is dialled at does not matter. The first request opens
     /// a master connection that the archive download reuses (a handshake on a host that is still
     /// booting costs the better part of a second); it ends with the unit.
     public static func sshArgv(_ source: CatchUpSource, layout: HostLayout, request: CatchUpRequest,
@@ -44,7 +46,9 @@ public struct CatchUpUnit: Sendable, Equatable {
             "ssh", "-F", "none", "-i", layout.catchUpKeyFile,
             "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
             "-o", "ControlMaster=auto", "-o", "ControlPath=/run/berth-catchup-%C", "-o", "ControlPersist=10",
-            "-o", "StrictHostKeyChecking=accept-new", "-o", "UserKnownHostsFile=\(layout.catchUpKnownHostsFile)",
+            "-o", "StrictHostKeyChecking=\(source.isPinned ? "yes" : "accept-new")",
+            "-o", "HostKeyAlias=\(KnownHostKeys.storeAlias)",
+            "-o", "UserKnownHostsFile=\(layout.catchUpKnownHostsFile)", "-o", "GlobalKnownHostsFile=/dev/null",
             "-o", "ConnectTimeout=\(connectTimeoutSeconds)", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3",
             "-p", String(source.port), "-l", source.user, "--", source.address, request.words,
         ]

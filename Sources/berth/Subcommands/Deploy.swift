@@ -24,6 +24,7 @@ struct Deploy: AsyncParsableCommand {
         let engine: EngineBinary
         let archive: ReleaseArchive
         var planned: [String: DeployPlan] = [:]
+        var storeKeys: [String] = []
         do {
             // Everything that can fail on this machine happens before any host is contacted.
             context = try CommandContext.load(target)
@@ -32,9 +33,11 @@ struct Deploy: AsyncParsableCommand {
             archive = try await ReleaseArchive.pack(directory: context.app.releaseDirectory(),
                                                     build: context.app.config.release.build,
                                                     buildDirectory: context.app.directory, label: label)
+            storeKeys = await context.storeHostKeys()
             for host in context.hosts {
                 planned[host.name] = try context.planner.deployPlan(env: context.env.name, host: host, release: archive.ref,
-                                                                  settings: settings, requestedBy: context.requester)
+                                                                  settings: settings, requestedBy: context.requester,
+                                                                  storeHostKeys: storeKeys)
             }
         } catch {
             throw fail(error)
@@ -50,7 +53,7 @@ struct Deploy: AsyncParsableCommand {
         var publication = Publication.notConfigured
         if code == BerthExit.success || code == BerthExit.skippedOptional {
             publication = await context.publish(release: release, archive: archive.path, settings: settings, runs: results,
-                                                engine: engine, progress: progress)
+                                                storeHostKeys: storeKeys, engine: engine, progress: progress)
             if case .failed = publication, code == BerthExit.success { code = BerthExit.storeNotUpdated }
         } else if context.planner.storeHost() != nil {
             publication = .skipped("the deploy did not succeed everywhere, so the desired release stays as it was")

@@ -123,10 +123,16 @@ extension CommandContext {
         }
     }
 
+    /// The release store host's SSH keys as this machine trusts them (empty without a store).
+    func storeHostKeys() async -> [String] {
+        guard let store = planner.storeHost() else { return [] }
+        return await TrustedHostKeys.lookup(host: store, configFile: ssh.configFile)
+    }
+
     /// Makes `release` the environment's desired release in the app's release store, so hosts that
     /// were off catch up to it when they boot. Returns the store's new desired state, or why not.
-    func publish(release: ReleaseRef, archive: String?, settings: [EnvVar], runs: [HostRun], engine: EngineBinary,
-                 progress: any Progress) async -> Publication {
+    func publish(release: ReleaseRef, archive: String?, settings: [EnvVar], runs: [HostRun], storeHostKeys: [String],
+                 engine: EngineBinary, progress: any Progress) async -> Publication {
         guard let store = planner.storeHost() else { return .notConfigured }
         let everyHost = ((try? planner.hosts(in: env.name)) ?? []).map(\.name)
         guard hosts.map(\.name) == everyHost else {
@@ -135,7 +141,8 @@ extension CommandContext {
         let keys = runs.compactMap { run in run.catchUpKey.map { HostKey(host: run.report.host, publicKey: $0) } }
         do {
             guard let request = try planner.publishRequest(env: env.name, release: release, settings: settings, keys: keys,
-                                                           requestedBy: requester) else { return .notConfigured }
+                                                           requestedBy: requester, storeHostKeys: storeHostKeys)
+            else { return .notConfigured }
             let run = try await client(for: store, engine: engine).run(.publish, input: request, archive: archive) { event in
                 if event.event == .warning { progress.event(host: store.name, event) }
             }
