@@ -29,11 +29,13 @@ struct Deploy: AsyncParsableCommand {
             // Everything that can fail on this machine happens before any host is contacted.
             context = try CommandContext.load(target)
             settings = try context.app.settings(for: context.env.name)
+            // Looking up the store's trusted key (two local spawns) overlaps packing the release.
+            async let keys = context.storeHostKeys()
             engine = try await EngineBinary.locate()
             archive = try await ReleaseArchive.pack(directory: context.app.releaseDirectory(),
                                                     build: context.app.config.release.build,
                                                     buildDirectory: context.app.directory, label: label)
-            storeKeys = await context.storeHostKeys()
+            storeKeys = await keys
             for host in context.hosts {
                 planned[host.name] = try context.planner.deployPlan(env: context.env.name, host: host, release: archive.ref,
                                                                   settings: settings, requestedBy: context.requester,
