@@ -83,6 +83,11 @@ public struct CatchUp {
         let recorder = RecordingSink(forwardingTo: log)
         let status = await ReleaseActivation(plan: plan, system: system, events: recorder, settings: activationSettings).run()
         try? Files.remove(download)
+        if status == EngineExit.lockHeld {
+            // A deploy reached this host while it booted: that deploy brings it up to date.
+            log.say("a deploy is running on this host now; it brings the host up to date, so the catch-up stops here.")
+            return EngineExit.ok
+        }
         let outcome = recorder.outcome
         if outcome?.result != .unchanged {
             await notify(state: outcome?.result.rawValue ?? "failed", release: desired.release, previous: outcome?.previousRelease ?? current?.id,
@@ -116,7 +121,7 @@ public struct CatchUp {
             guard watch.milliseconds + engineSettings.catchUpRetryMilliseconds < source.waitMs else {
                 return .unreachable("\(attempts) attempt\(attempts == 1 ? "" : "s"), the last said: \(reason)")
             }
-            usleep(useconds_t(engineSettings.catchUpRetryMilliseconds * 1000))
+            try? await Task.sleep(for: .milliseconds(engineSettings.catchUpRetryMilliseconds))
         }
     }
 
