@@ -82,12 +82,11 @@ public struct CatchUpStore {
         for name in (try? Files.list(layout.archivesDir)) ?? [] where !keep.contains(name) {
             try? Files.remove("\(layout.archivesDir)/\(name)")
         }
-        if !request.keys.isEmpty {
-            do {
-                try authorize(request.keys, engineLink: HostLayout(root: request.root, app: request.app, env: request.env).engineLink)
-            } catch {
-                events.emit(EngineEvent(event: .warning, message: "hosts may not catch up from this store: \(error)."))
-            }
+        do {
+            try authorize(request.keys, hosts: state.hosts,
+                          engineLink: HostLayout(root: request.root, app: request.app, env: request.env).engineLink)
+        } catch {
+            events.emit(EngineEvent(event: .warning, message: "hosts may not catch up from this store: \(error)."))
         }
         events.emit(EngineEvent(event: .desired, desired: state))
     }
@@ -127,11 +126,18 @@ public struct CatchUpStore {
     }
 
     /// Gives each host's key exactly one line in `authorized_keys`, limited to `serve-store` for
-    /// this environment and host. Lines Berth did not write are kept as they are.
-    func authorize(_ keys: [HostKey], engineLink: String) throws(SystemCallError) {
+    /// this environment and host, and drops the lines of hosts that left the environment. Lines
+    /// Berth did not write (and those of other environments) are kept as they are.
+    func authorize(_ keys: [HostKey], hosts: [String], engineLink: String) throws(SystemCallError) {
         let existing = try Files.readString(authorizedKeysFile) ?? ""
         var lines = existing.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if lines.last == "" { lines.removeLast() }
+        // Berth's lines end with the marker `berth-catchup:<app>/<env>/<host>`.
+        let prefix = StoreLayout.keyMarker(app: layout.app, env: layout.env, host: "")
+        lines.removeAll { line in
+            guard let last = line.split(separator: " ").last, last.hasPrefix(prefix) else { return false }
+            return !hosts.contains(String(last.dropFirst(prefix.count)))
+        }
         for key in keys {
             guard let line = CatchUpUnit.authorizedKeyLine(publicKey: key.publicKey, engineLink: engineLink, storePath: layout.path,
                                                            app: layout.app, env: layout.env, host: key.host) else { continue }
@@ -139,7 +145,7 @@ public struct CatchUpStore {
             lines.removeAll { $0.hasSuffix(marker) }
             lines.append(line)
         }
-        let text = lines.joined(separator: "\n") + "\n"
+        let text = lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n"
         guard text != existing else { return }
         let dir = Files.directory(of: authorizedKeysFile)
         if !Files.exists(dir) { try Files.makeDirectories(dir, mode: 0o700) }

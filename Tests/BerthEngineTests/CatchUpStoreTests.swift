@@ -158,5 +158,10 @@ import Testing
             #"restrict,command="\#(serve) h1" ssh-ed25519 AAAAsecond berth-catchup:hello/production/h1"#,
             #"restrict,command="\#(serve) h2" ssh-ed25519 AAAAthird berth-catchup:hello/production/h2"#,
         ])
+
+        // h2 leaves the environment: its key can no longer read anything.
+        try await publish(request(release, hosts: ["h1"]), archive: "/nonexistent")
+        let after = try String(contentsOfFile: "\(dir.path)/ssh/authorized_keys", encoding: .utf8).split(separator: "\n")
+        #expect(after == Array(lines.prefix(2)))
     }
 }
