@@ -32,6 +32,60 @@ public final class CollectingSink: EventSink {
     public func emit(_ event: EngineEvent) { events.append(event) }
 }
 
+/// Engine events as plain sentences, one per line: what the journal of a catch-up shows.
+final class JournalSink: EventSink {
+    let fd: Int32
+
+    init(fd: Int32) {
+        self.fd = fd
+    }
+
+    func say(_ line: String) {
+        try? Files.writeAll(fd, Array((line + "\n").utf8), path: "standard output")
+    }
+
+    func emit(_ event: EngineEvent) {
+        switch event.event {
+        case .step where event.status == .done:
+            say("  \(event.step ?? "?"): done in \(event.ms ?? 0) ms")
+        case .step where event.status == .failed:
+            say("  \(event.step ?? "?"): failed: \(event.message ?? "")")
+        case .warning:
+            say("warning: \(event.message ?? "")")
+        case .error:
+            say("error: \(event.message ?? "")")
+        case .outcome:
+            guard let outcome = event.outcome else { return }
+            switch outcome.result {
+            case .deployed: say("caught up: release \(outcome.release ?? "?") serves from the \(outcome.slot?.rawValue ?? "?") slot (it was \(outcome.previousRelease ?? "none")).")
+            case .unchanged: say("already on the desired release \(outcome.release ?? "?"); nothing to do.")
+            case .rolledBack: say("release \(outcome.release ?? "?") failed before the switch (\(outcome.message ?? "")); \(outcome.previousRelease ?? "the previous release") still serves.")
+            case .failed: say("the catch-up failed: \(outcome.message ?? "")")
+            }
+            for line in outcome.journal ?? [] { say("  | \(line)") }
+        default:
+            break
+        }
+    }
+}
+
+/// Passes events on and remembers the outcome and the last error.
+final class RecordingSink: EventSink {
+    let next: any EventSink
+    private(set) var outcome: DeployOutcome?
+    private(set) var lastError: String?
+
+    init(forwardingTo next: any EventSink) {
+        self.next = next
+    }
+
+    func emit(_ event: EngineEvent) {
+        if let value = event.outcome { outcome = value }
+        if event.event == .error { lastError = event.message }
+        next.emit(event)
+    }
+}
+
 /// The JSON settings of every file and line the engine writes: sorted keys for stable output.
 public enum EngineJSON {
     public static func encoder() -> JSONEncoder {
