@@ -54,7 +54,7 @@ public struct CatchUp {
             return await give(up: "could not reach the release store at \(storeName) within \(source.waitMs / 1000) s (\(reason)); this host stays on \(describe(current)), its last good release.",
                               state: "store-unreachable", current: current, status: EngineExit.storeUnreachable)
         case let .refused(reason):
-            return await give(up: "the release store at \(storeName) refused this host (\(reason)); this host stays on \(describe(current)). Deploy once more while it is up to renew its key.",
+            return await give(up: "the release store at \(storeName) refused this host (\(reason)); this host stays on \(describe(current)). Deploy once while this host is up: that authorizes its key and pins the store's host key again.",
                               state: "failed", current: current, status: EngineExit.internalFailure)
         }
         guard let desired = answer.desired, var plan = answer.plan else {
@@ -104,6 +104,9 @@ public struct CatchUp {
         case refused(String)
     }
 
+    /// What ssh says (with its exit 255) when the store was reached but refuses this host.
+    static let refusals = ["Permission denied", "Host key verification failed", "REMOTE HOST IDENTIFICATION HAS CHANGED"]
+
     /// Asks the store, retrying while ssh cannot connect (exit 255) until `waitMs` has passed: at
     /// boot the network or the store host may come up a moment later than this host.
     func ask(_ request: CatchUpRequest) async -> Answer {
@@ -118,6 +121,8 @@ public struct CatchUp {
             if result.succeeded { return .answered(result.output.split(separator: "\n").first.map(String.init) ?? "") }
             guard result.status == 255 else { return .refused(result.complaint.isEmpty ? "exit \(result.status)" : result.complaint) }
             let reason = result.complaint.isEmpty ? "ssh exit 255" : result.complaint
+            // The store answered but will not talk to this host: waiting does not change that.
+            if Self.refusals.contains(where: { reason.contains($0) }) { return .refused(reason) }
             guard watch.milliseconds + engineSettings.catchUpRetryMilliseconds < source.waitMs else {
                 return .unreachable("\(attempts) attempt\(attempts == 1 ? "" : "s"), the last said: \(reason)")
             }

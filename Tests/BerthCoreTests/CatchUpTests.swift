@@ -55,7 +55,7 @@ import Testing
             [Unit]
             Description=Berth catch-up of shop (production) to its desired release
             Wants=network-online.target
-            After=network-online.target nginx.service
+            After=network-online.target nginx.service ssh.service
 
             [Service]
             Type=oneshot

@@ -163,6 +163,22 @@ extension Integration {
             #expect(summary["h1"]?["state"] as? String == "unchanged", "\(summary)")
             #expect(summary["h3"]?["state"] as? String == "deployed", "\(summary)")
             #expect(try fixture.served(on: "h3") == "2.0.0")
+
+            // The store host itself reboots: the keys it authorized survive, and its own catch-up
+            // (through the same forced command) finds it on the desired release.
+            try fixture.testbed.crash("h1")
+            try fixture.testbed.boot("h1")
+            var result = ""
+            _ = RunningProcess.waitUntil(seconds: 40) {
+                let show = try? fixture.testbed.run(on: "h1", "systemctl show -p ActiveState,Result --value \(fixture.unit)", timeout: 10)
+                // systemctl prints the values in its own order.
+                result = (show?.stdout.split(separator: "\n").map(String.init) ?? []).sorted().joined(separator: " ")
+                return result == "inactive success"
+            }
+            let ownJournal = try fixture.testbed.run(on: "h1", "journalctl -b --no-pager -o cat -u \(fixture.unit)").stdout
+            #expect(result == "inactive success", "\(ownJournal)")
+            #expect(ownJournal.contains("already on the desired release"), "\(ownJournal)")
+            #expect(try fixture.served(on: "h1") == "2.0.0")
         }
     }
 }

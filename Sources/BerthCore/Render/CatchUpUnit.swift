@@ -7,7 +7,7 @@ public struct CatchUpUnit: Sendable, Equatable {
         self.layout = layout
     }
 
-    /// A oneshot after the network and nginx are up. The app's own slot units start at boot as
+    /// A oneshot after the network, nginx and sshd are up (the store host catches up from itself). The app's own slot units start at boot as
     /// before (the last good release serves at once); this unit then moves traffic to the desired
     /// release if it differs. `TimeoutStartSec` covers the store wait plus a whole activation.
     public func render(waitMs: Int) -> String {
@@ -18,7 +18,7 @@ public struct CatchUpUnit: Sendable, Equatable {
             [Unit]
             Description=Berth catch-up of \(layout.app) (\(layout.env)) to its desired release
             Wants=network-online.target
-            After=network-online.target nginx.service
+            After=network-online.target nginx.service ssh.service
 
             [Service]
             Type=oneshot
