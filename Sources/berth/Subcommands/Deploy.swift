@@ -51,15 +51,9 @@ struct Deploy: AsyncParsableCommand {
         let results = await rollout(context: context, plans: plans, archive: archive, engine: engine, progress: progress)
         let reports = results.map(\.report)
         var code = BerthExit.code(for: reports, engineStatuses: results.map(\.status))
-        // Only a deploy that succeeded everywhere it could changes what the fleet should run.
-        var publication = Publication.notConfigured
-        if code == BerthExit.success || code == BerthExit.skippedOptional {
-            publication = await context.publish(release: release, archive: archive.path, settings: settings, runs: results,
-                                                storeHostKeys: storeKeys, engine: engine, progress: progress)
-            if case .failed = publication, code == BerthExit.success { code = BerthExit.storeNotUpdated }
-        } else if context.planner.storeHost() != nil {
-            publication = .skipped("the deploy did not succeed everywhere, so the desired release stays as it was")
-        }
+        let publication = await context.publish(command: "deploy", release: release, archive: archive.path, settings: settings,
+                                                runs: results, storeHostKeys: storeKeys, code: &code, engine: engine,
+                                                progress: progress)
         publication.report(to: progress)
         progress.summary(command: "deploy", reports: reports, exitCode: code,
                          facts: SummaryFacts(environment: context.env.name, release: release.id, label: release.label,

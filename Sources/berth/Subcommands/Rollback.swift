@@ -20,11 +20,12 @@ struct Rollback: AsyncParsableCommand {
         let progress = makeProgress(json: output.json)
         let context: CommandContext
         let engine: EngineBinary
+        let settings: [EnvVar]
         var planned: [String: DeployPlan] = [:]
         var storeKeys: [String] = []
         do {
             context = try CommandContext.load(target)
-            let settings = try context.app.settings(for: context.env.name)
+            settings = try context.app.settings(for: context.env.name)
             engine = try await EngineBinary.locate()
             storeKeys = await context.storeHostKeys()
             for host in context.hosts {
@@ -42,8 +43,8 @@ struct Rollback: AsyncParsableCommand {
                                              parallel: parallel, progress: progress)
         let reports = results.map(\.report)
         var code = BerthExit.code(for: reports, engineStatuses: results.map(\.status))
-        let publication = await publish(results, code: &code, context: context, storeHostKeys: storeKeys, engine: engine,
-                                        progress: progress)
+        let publication = await publish(results, code: &code, context: context, settings: settings, storeHostKeys: storeKeys,
+                                        engine: engine, progress: progress)
         publication.report(to: progress)
         progress.summary(command: "rollback", reports: reports, exitCode: code,
                          facts: SummaryFacts(environment: context.env.name, release: release, label: nil,
@@ -57,19 +58,15 @@ struct Rollback: AsyncParsableCommand {
     /// A rollback that brought every reachable host to the same release makes that release the
     /// desired one, so hosts that were off come back on it too. The store resolves the id to the
     /// release it kept; the archive is sent from this machine's cache when the store lacks it.
-    private func publish(_ results: [HostRun], code: inout Int32, context: CommandContext, storeHostKeys: [String],
-                         engine: EngineBinary, progress: any Progress) async -> Publication {
+    private func publish(_ results: [HostRun], code: inout Int32, context: CommandContext, settings: [EnvVar],
+                         storeHostKeys: [String], engine: EngineBinary, progress: any Progress) async -> Publication {
         guard context.planner.storeHost() != nil else { return .notConfigured }
         let landed = Set(results.filter { [.deployed, .unchanged].contains($0.report.state) }.compactMap(\.report.release))
-        guard code == BerthExit.success || code == BerthExit.skippedOptional, landed.count == 1, let id = landed.first else {
+        guard landed.count == 1, let id = landed.first else {
             return .skipped("the hosts did not all end on one release, so the desired release stays as it was")
         }
-        let archive = ReleaseArchive.cached(id: id)
-        let settings = (try? context.app.settings(for: context.env.name)) ?? []
-        let publication = await context.publish(release: ReleaseRef(id: id, label: id, createdAt: ""), archive: archive,
-                                                settings: settings, runs: results, storeHostKeys: storeHostKeys,
-                                                engine: engine, progress: progress)
-        if case .failed = publication, code == BerthExit.success { code = BerthExit.storeNotUpdated }
-        return publication
+        return await context.publish(command: "rollback", release: ReleaseRef(id: id, label: id, createdAt: ""),
+                                     archive: ReleaseArchive.cached(id: id), settings: settings, runs: results,
+                                     storeHostKeys: storeHostKeys, code: &code, engine: engine, progress: progress)
     }
 }

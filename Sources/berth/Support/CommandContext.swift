@@ -130,9 +130,24 @@ extension CommandContext {
     }
 
     /// Makes `release` the environment's desired release in the app's release store, so hosts that
-    /// were off catch up to it when they boot. Returns the store's new desired state, or why not.
-    func publish(release: ReleaseRef, archive: String?, settings: [EnvVar], runs: [HostRun], storeHostKeys: [String],
-                 engine: EngineBinary, progress: any Progress) async -> Publication {
+    /// were off catch up to it when they boot, if `command` succeeded everywhere it could (`code`
+    /// 0 or 10) on every host of the environment. A publish that fails turns a `code` of 0 into 7.
+    /// Returns the store's new desired state, or why not.
+    func publish(command: String, release: ReleaseRef, archive: String?, settings: [EnvVar], runs: [HostRun],
+                 storeHostKeys: [String], code: inout Int32, engine: EngineBinary, progress: any Progress) async -> Publication {
+        guard planner.storeHost() != nil else { return .notConfigured }
+        // Only a command that succeeded everywhere it could changes what the fleet should run.
+        guard code == BerthExit.success || code == BerthExit.skippedOptional else {
+            return .skipped("the \(command) did not succeed everywhere, so the desired release stays as it was")
+        }
+        let publication = await publish(release: release, archive: archive, settings: settings, runs: runs,
+                                        storeHostKeys: storeHostKeys, engine: engine, progress: progress)
+        if case .failed = publication, code == BerthExit.success { code = BerthExit.storeNotUpdated }
+        return publication
+    }
+
+    private func publish(release: ReleaseRef, archive: String?, settings: [EnvVar], runs: [HostRun], storeHostKeys: [String],
+                         engine: EngineBinary, progress: any Progress) async -> Publication {
         guard let store = planner.storeHost() else { return .notConfigured }
         let everyHost = ((try? planner.hosts(in: env.name)) ?? []).map(\.name)
         guard hosts.map(\.name) == everyHost else {
