@@ -55,9 +55,7 @@ public struct Notifier: Sendable {
         guard let body = try? [UInt8](JSONEncoder.stable().encode(notice)) else { return ["could not encode the notification"] }
         var warnings: [String] = []
         if let webhook = config.webhook {
-            let argv = ["curl", "--silent", "--show-error", "--fail", "--max-time", "10", "--request", "POST",
-                        "--header", "Content-Type: application/json", "--data-binary", "@-", "--", webhook]
-            let result = try? await ProcessRunner.run(argv, stdin: body)
+            let result = try? await ProcessRunner.run(WebhookPost.argv(url: webhook), stdin: body)
             if result?.succeeded != true {
                 warnings.append("the webhook \(webhook) was not notified: \(result?.stderr.trimmed ?? "curl could not run")")
             }

@@ -158,9 +158,7 @@ public struct CatchUp {
                                    release: release, previousRelease: previous, message: message, exitCode: status,
                                    finishedAt: Timestamp.now())
         guard let body = try? EngineJSON.encodeLine(notice) else { return }
-        let result = await Commands.run(["curl", "--silent", "--show-error", "--fail", "--max-time", "10", "--request", "POST",
-                                         "--header", "Content-Type: application/json", "--data-binary", "@-", "--", webhook],
-                                        feeding: Array(body.utf8))
+        let result = await Commands.run(WebhookPost.argv(url: webhook), feeding: Array(body.utf8))
         if !result.succeeded { log.say("warning: the webhook \(webhook) was not notified: \(result.complaint)") }
     }
 

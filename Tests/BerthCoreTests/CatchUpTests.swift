@@ -154,3 +154,12 @@ import Testing
         #expect(notice.offline.isEmpty)
     }
 }
+
+@Suite struct WebhookPostTests {
+    @Test func curlPostsStdinAndFailsOnHTTPErrors() {
+        #expect(WebhookPost.argv(url: "https://hooks.example.com/x") == [
+            "curl", "--silent", "--show-error", "--fail", "--max-time", "10", "--request", "POST",
+            "--header", "Content-Type: application/json", "--data-binary", "@-", "--", "https://hooks.example.com/x",
+        ])
+    }
+}
