@@ -10,7 +10,6 @@ public struct ReleaseArchive: Sendable {
     /// The gzip'd tar, kept in the controller's cache by id.
     public let path: String
 
-    /// Runs the build command (if any), then packs `directory`.
     /// The archive of release `id` if this machine packed it and still has it in its cache.
     public static func cached(id: String) -> String? {
         guard let cache = try? LocalTools.cacheDirectory("releases") else { return nil }
@@ -18,6 +17,7 @@ public struct ReleaseArchive: Sendable {
         return FileManager.default.fileExists(atPath: path) ? path : nil
     }
 
+    /// Runs the build command (if any), then packs `directory`.
     public static func pack(directory: String, build: String?, buildDirectory: String, label: String?)
         async throws -> ReleaseArchive
     {

@@ -51,9 +51,8 @@ struct CatchUpSetup {
                 try Files.makeDirectories(layout.systemdDir)
                 try Files.writeAtomically(layout.catchUpUnitFile, unit, mode: 0o644)
             }
-            let wants = "\(layout.systemdDir)/multi-user.target.wants"
-            try Files.makeDirectories(wants)
-            let link = "\(wants)/\(layout.catchUpUnitName)"
+            let link = HostFiles(layout: layout).wantsLink(layout.catchUpUnitName)
+            try Files.makeDirectories(Files.directory(of: link))
             if Files.linkTarget(link) != layout.catchUpUnitFile { try Files.replaceSymlink(link, to: layout.catchUpUnitFile) }
         } catch {
             throw StepFailure("\(error).")
@@ -82,7 +81,7 @@ struct CatchUpSetup {
     private func remove() async throws(StepFailure) {
         guard Files.exists(layout.catchUpUnitFile) || Files.exists(layout.catchUpDir) else { return }
         do {
-            try Files.remove("\(layout.systemdDir)/multi-user.target.wants/\(layout.catchUpUnitName)")
+            try Files.remove(HostFiles(layout: layout).wantsLink(layout.catchUpUnitName))
             try Files.remove(layout.catchUpUnitFile)
             try Files.removeTree(layout.catchUpDir)
         } catch {

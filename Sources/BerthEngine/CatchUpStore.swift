@@ -23,14 +23,7 @@ public struct CatchUpStore {
     }
 
     public func desired() throws(EngineError) -> DesiredState? {
-        let bytes: [UInt8]?
-        do { bytes = try Files.read(layout.desiredFile) } catch { throw .internal(error.description) }
-        guard let bytes else { return nil }
-        do {
-            return try EngineJSON.decode(DesiredState.self, from: bytes)
-        } catch {
-            throw .internal("\(layout.desiredFile) cannot be read (\(EngineJSON.describe(error))); the next deploy rewrites it")
-        }
+        try EngineJSON.decodeFile(DesiredState.self, at: layout.desiredFile, remedy: "the next deploy rewrites it")
     }
 
     /// Makes `request.release` the desired release. `archive` is where the release's archive comes
@@ -38,8 +31,9 @@ public struct CatchUpStore {
     public func publish(_ request: PublishRequest, archive: ReleaseStore.Source, events: any EventSink) async throws(EngineError) {
         var request = request
         let id = request.release.id
+        let previous = try? desired()
         // A rollback names a release by id only; the store knows its label and date.
-        if request.release.createdAt.isEmpty, let known = (try? desired())?.kept.first(where: { $0.id == id }) {
+        if request.release.createdAt.isEmpty, let known = previous?.kept.first(where: { $0.id == id }) {
             request.release = known
         }
         do throws(SystemCallError) {
@@ -54,7 +48,6 @@ public struct CatchUpStore {
         events.emit(EngineEvent(event: .releaseNeeded, present: present))
         if !present { try await receiveArchive(id, from: archive) }
 
-        let previous = try? desired()
         do {
             for var plan in request.plans {
                 plan.release = request.release

@@ -64,12 +64,7 @@ public enum Commands {
             let result = try await Subprocess.run(
                 .name(argv[0]), arguments: Arguments(Array(argv.dropFirst())), input: input,
                 output: .string(limit: outputLimit), error: .string(limit: outputLimit))
-            let status: Int32
-            switch result.terminationStatus {
-            case let .exited(code): status = code
-            case let .signaled(signal): status = 128 + signal
-            }
-            return CommandResult(status: status, output: result.standardOutput,
+            return CommandResult(status: status(of: result.terminationStatus), output: result.standardOutput,
                                  errorOutput: result.standardError)
         } catch {
             return CommandResult(status: 127, output: "", errorOutput: "could not run \(argv[0]): \(error)")

@@ -102,6 +102,19 @@ public enum EngineJSON {
         try JSONDecoder().decode(type, from: Data(bytes))
     }
 
+    /// The JSON file at `path`, decoded; nil when there is none. A file that cannot be read or
+    /// decoded is an internal error that names the file, what is wrong and `remedy`.
+    public static func decodeFile<T: Decodable>(_ type: T.Type, at path: String, remedy: String) throws(EngineError) -> T? {
+        let bytes: [UInt8]?
+        do { bytes = try Files.read(path) } catch { throw .internal(error.description) }
+        guard let bytes else { return nil }
+        do {
+            return try decode(type, from: bytes)
+        } catch {
+            throw .internal("\(path) cannot be read (\(describe(error))); \(remedy)")
+        }
+    }
+
     /// A decoding failure as a short phrase: what is wrong, and where.
     public static func describe(_ error: any Error) -> String {
         guard let error = error as? DecodingError else { return "\(error)" }

@@ -11,14 +11,7 @@ public struct StateStore {
 
     /// The manifest, or nil if this environment was never deployed here.
     public func manifest() throws(EngineError) -> Manifest? {
-        let bytes: [UInt8]?
-        do { bytes = try Files.read(layout.manifestFile) } catch { throw .internal(error.description) }
-        guard let bytes else { return nil }
-        do {
-            return try EngineJSON.decode(Manifest.self, from: bytes)
-        } catch {
-            throw .internal("\(layout.manifestFile) cannot be read (\(EngineJSON.describe(error))); restore it from history.jsonl or remove it")
-        }
+        try EngineJSON.decodeFile(Manifest.self, at: layout.manifestFile, remedy: "restore it from history.jsonl or remove it")
     }
 
     /// Replaces the manifest in one rename, synced, so a crash leaves the old or the new one.

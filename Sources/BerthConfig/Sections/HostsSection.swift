@@ -43,16 +43,11 @@ struct HostSection {
         let fields = try Fields(entry.value, context: "in host '\(entry.name)'", allowed: Self.keys, diagnostics)
         config = HostConfig(name: entry.name, address: "", roles: [])
         config.address = diagnostics.check { () throws(ConfigError) in
-            let node = try fields.required("address")
-            let address = try node.text(expected: "an address")
-            try SSHWord.check(address, label: "address", at: node.location)
-            return address
+            try SSHWord.read(fields.required("address"), label: "address", expected: "an address")
         } ?? ""
         config.user = diagnostics.check { () throws(ConfigError) in
             guard let node = fields.optional("user") else { return nil }
-            let user = try node.text(expected: "a user name")
-            try SSHWord.check(user, label: "user", at: node.location)
-            return user
+            return try SSHWord.read(node, label: "user", expected: "a user name")
         }
         config.port = diagnostics.check { () throws(ConfigError) in try fields.optional("port")?.integer(in: 1...65535) }
         let before = diagnostics.errors.count

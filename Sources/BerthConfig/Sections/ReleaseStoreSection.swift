@@ -19,9 +19,7 @@ struct ReleaseStoreSection {
         }
         config.address = diagnostics.check { () throws(ConfigError) in
             guard let node = fields.optional("address") else { return nil }
-            let address = try node.text(expected: "an address")
-            try SSHWord.check(address, label: "address", at: node.location)
-            return address
+            return try SSHWord.read(node, label: "address", expected: "an address")
         }
         config.port = diagnostics.check { () throws(ConfigError) in try fields.optional("port")?.integer(in: 1...65535) }
         config.path = diagnostics.check { () throws(ConfigError) in

@@ -50,6 +50,13 @@ enum Domain {
 /// Values that reach ssh's command line (`address`, `user`): argv, never a shell, but ssh itself
 /// reads a leading `-` as an option and its config expands `%` tokens and `$` in some places.
 enum SSHWord {
+    /// The text of `node`, checked as an ssh word (address, user) called `label`.
+    static func read(_ node: ConfigNode, label: String, expected: String) throws(ConfigError) -> String {
+        let value = try node.text(expected: expected)
+        try check(value, label: label, at: node.location)
+        return value
+    }
+
     static func check(_ value: String, label: String, at location: SourceLocation) throws(ConfigError) {
         if value.isEmpty { throw ConfigError(location: location, message: "'\(label)' must not be empty") }
         let forbidden: Set<Unicode.Scalar> = ["'", "\"", "`", "\\", "$", ";"]
