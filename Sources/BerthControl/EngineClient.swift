@@ -10,6 +10,9 @@ public struct EngineRun: Sendable {
     public var stderr: String
     /// Whether the engine had to be installed first.
     public var installedEngine: Bool
+    /// Whether the file at the engine's path was not this engine (corrupt or changed), so it was
+    /// removed and installed again.
+    public var replacedEngine = false
     /// Whether the release archive was sent.
     public var sentRelease: Bool
 
@@ -49,6 +52,7 @@ public struct EngineClient: Sendable {
         }
         var second = try await session(command, input: input, archive: archive, onEvent: onEvent)
         second.installedEngine = true
+        second.replacedEngine = first.stderr.contains(EngineInvocation.mismatchMarker)
         return second
     }
 

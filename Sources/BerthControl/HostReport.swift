@@ -16,6 +16,9 @@ public struct HostReport: Codable, Sendable, Equatable {
         case skipped
         /// A required host that could not be reached.
         case unreachable
+        /// ssh reached the host but the two did not trust each other: its host key is not the
+        /// known one, or it refused this machine's key. Never taken for "offline".
+        case sshRejected = "ssh-rejected"
         /// A read-only command answered.
         case ok
         /// The rollout stopped before this host's batch: it keeps its release.
@@ -52,7 +55,7 @@ public struct HostReport: Codable, Sendable, Equatable {
     }
 
     /// Whether this host's state fails the command.
-    public var isFailure: Bool { [.failed, .rolledBack, .unreachable, .notStarted].contains(state) }
+    public var isFailure: Bool { [.failed, .rolledBack, .unreachable, .sshRejected, .notStarted].contains(state) }
 
     /// Classifies an engine run on `host`.
     public static func from(run: EngineRun, host: HostConfig, totalMs: Int) -> HostReport {
@@ -70,6 +73,12 @@ public struct HostReport: Codable, Sendable, Equatable {
             case .rolledBack: report.state = .rolledBack
             case .failed: report.state = .failed
             }
+            return report
+        }
+        if run.status == SSHTransport.connectionFailedStatus, run.events.isEmpty,
+           let rejection = SSHRejection(stderr: run.stderr) {
+            report.state = .sshRejected
+            report.message = rejection.message(address: host.address)
             return report
         }
         if run.status == SSHTransport.connectionFailedStatus, run.events.isEmpty {
@@ -109,6 +118,41 @@ public enum FleetRunner {
                 startNext()
             }
             return results.map { $0! }
+        }
+    }
+}
+
+/// ssh's exit 255 when the host was reached but trust failed: a host key that differs from the
+/// known one (or is unknown under `StrictHostKeyChecking yes`), or an authentication failure.
+/// Only refused, timed-out or unroutable connections (and connections lost midway) are "offline".
+public enum SSHRejection: Equatable, Sendable {
+    case hostKey(String)
+    case authentication(String)
+
+    static let hostKeyMarks = ["REMOTE HOST IDENTIFICATION HAS CHANGED", "Host key verification failed",
+                               "No ED25519 host key is known", "No RSA host key is known", "No ECDSA host key is known",
+                               "host key for", "Host key for"]
+    static let authenticationMarks = ["Permission denied", "Too many authentication failures",
+                                      "No more authentication methods", "Authentication failed"]
+
+    public init?(stderr: String) {
+        let lines = stderr.split(whereSeparator: \.isNewline).map { String($0).trimmed }
+        let summary = lines.last { !$0.isEmpty && !$0.hasPrefix("@") } ?? ""
+        if Self.hostKeyMarks.contains(where: stderr.contains) {
+            self = .hostKey(summary)
+        } else if Self.authenticationMarks.contains(where: stderr.contains) {
+            self = .authentication(summary)
+        } else {
+            return nil
+        }
+    }
+
+    public func message(address: String) -> String {
+        switch self {
+        case let .hostKey(said):
+            "the SSH host key of \(address) is not the one this machine knows (\(said)), so nothing was sent: it changed or someone is in between; if the host was reinstalled, check its new key and replace the old one (ssh-keygen -R \(address)), then run the command again."
+        case let .authentication(said):
+            "\(address) refused this machine's SSH key (\(said)); check that 'ssh \(address)' works with the same --ssh-config and user."
         }
     }
 }

@@ -3,7 +3,7 @@ import BerthTransport
 import Foundation
 
 /// A release packed on the controller: a reproducible tar (sorted names, fixed times and owners),
-/// gzip'd. Its id is the SHA-256 of the tar, so the same files always give the same id and a host
+/// gzip'd. Its id is the SHA-256 of the gzip'd tar, so the same files always give the same id and a host
 /// that has it is never sent it again.
 public struct ReleaseArchive: Sendable {
     public let ref: ReleaseRef
@@ -41,17 +41,19 @@ public struct ReleaseArchive: Sendable {
             "--exclude-vcs", "--exclude=__pycache__", "-cf", tar, "-C", directory, ".",
         ])
         guard packed.succeeded else { throw ControlError.packingFailed(directory: directory, reason: packed.stderr) }
-        let id = String(try await LocalTools.sha256(of: tar).prefix(16))
+        // The id is the full SHA-256 of the gzip'd tar that travels: a host checks the bytes it
+        // receives against it (gzip -n writes no name or time, so equal files give equal bytes).
+        let zipped = try await ProcessRunner.run(["gzip", "-n", "-6", "-f", tar])
+        guard zipped.succeeded else { throw ControlError.packingFailed(directory: directory, reason: zipped.stderr) }
+        defer { try? FileManager.default.removeItem(atPath: tar + ".gz") }
+        let id = try await LocalTools.sha256(of: tar + ".gz")
         let archive = "\(cache)/\(id).tar.gz"
         if !FileManager.default.fileExists(atPath: archive) {
-            let zipped = try await ProcessRunner.run(["gzip", "-n", "-6", "-f", tar])
-            guard zipped.succeeded else { throw ControlError.packingFailed(directory: directory, reason: zipped.stderr) }
-            try? FileManager.default.removeItem(atPath: archive)
             try FileManager.default.moveItem(atPath: tar + ".gz", toPath: archive)
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: archive)[.size] as? Int) ?? nil
         let git = await GitFacts.read(in: buildDirectory)
-        let ref = ReleaseRef(id: id, label: label ?? git?.describe ?? id, gitSHA: git?.sha,
+        let ref = ReleaseRef(id: id, label: label ?? git?.describe ?? ReleaseRef.shortID(id), gitSHA: git?.sha,
                              createdAt: LocalTools.isoNow(), archiveBytes: size)
         return ReleaseArchive(ref: ref, path: archive)
     }

@@ -46,7 +46,7 @@ public struct CatchUpStore {
         }
         let present = Files.kind(layout.archive(id)) == .file
         events.emit(EngineEvent(event: .releaseNeeded, present: present))
-        if !present { try await receiveArchive(id, from: archive) }
+        if !present { try await receiveArchive(request.release, from: archive) }
 
         do {
             for var plan in request.plans {
@@ -84,9 +84,16 @@ public struct CatchUpStore {
         events.emit(EngineEvent(event: .desired, desired: state))
     }
 
-    /// Streams an archive into `archives/.incoming-<id>`, checks it is a whole gzip stream, then
-    /// renames it into place.
-    private func receiveArchive(_ id: String, from source: ReleaseStore.Source) async throws(EngineError) {
+    /// Streams an archive into `archives/.incoming-<id>` once there is room for it, checks that its
+    /// SHA-256 is the release id and that it is a whole gzip stream, then renames it into place.
+    private func receiveArchive(_ release: ReleaseRef, from source: ReleaseStore.Source) async throws(EngineError) {
+        let id = release.id
+        guard ArchiveCommands.isSHA256(id) else {
+            throw .badInput("the release id '\(id)' is not a SHA-256, so its archive cannot be checked; deploy it with this version of berth.")
+        }
+        if let bytes = release.archiveBytes {
+            do { try DiskSpace.require(bytes, for: "the release archive", in: layout.archivesDir) } catch { throw .internal(error.message) }
+        }
         let incoming = "\(layout.archivesDir)/.incoming-\(id)-\(getpid())"
         do throws(SystemCallError) {
             let fd = open(incoming, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
@@ -105,6 +112,10 @@ public struct CatchUpStore {
         } catch {
             try? Files.remove(incoming)
             throw .internal(error.description)
+        }
+        do { try await ReleaseStore.verify(incoming, id: id) } catch {
+            try? Files.remove(incoming)
+            throw .internal(error.message)
         }
         let check = await Commands.run(["gzip", "-t", incoming])
         guard check.succeeded else {

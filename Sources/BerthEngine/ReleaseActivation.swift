@@ -254,7 +254,7 @@ public final class ReleaseActivation {
         let present = releases.isPresent(release.id)
         events.emit(EngineEvent(event: .releaseNeeded, present: present))
         if !present {
-            try await releases.receive(release.id, from: settings.releaseSource, sharedDirs: plan.sharedDirs)
+            try await releases.receive(release, from: settings.releaseSource, sharedDirs: plan.sharedDirs)
         }
     }
 

@@ -4,16 +4,29 @@ import Testing
 @Suite struct EngineInvocationTests {
     let invocation = EngineInvocation(engineSHA256: "abc123")
 
-    @Test func theEnginePathCarriesItsChecksum() {
-        #expect(invocation.command(.deploy) == ["/var/lib/berth/engine/berth-engine-abc123", "deploy"])
-        #expect(invocation.command(.lockRelease) == ["/var/lib/berth/engine/berth-engine-abc123", "lock-release"])
+    @Test func theEngineRunsOnlyAfterItsChecksumMatches() {
+        let argv = invocation.command(.deploy)
+        #expect(Array(argv.prefix(2)) == ["sh", "-c"])
+        #expect(Array(argv.suffix(4)) == ["berth-engine", "/var/lib/berth/engine/berth-engine-abc123", "abc123", "deploy"])
+        #expect(argv[2] == """
+            [ -f "$1" ] || exit 127
+            sum=$(sha256sum < "$1") || exit 127
+            if [ "${sum%% *}" != "$2" ]; then
+              rm -f "$1"
+              echo "berth-engine: $1 does not match its SHA-256 (${sum%% *}); it was removed" >&2
+              exit 127
+            fi
+            exec "$1" "$3"
+            """)
+        #expect(invocation.command(.lockRelease).last == "lock-release")
     }
 
     @Test func installPassesPathsAsPositionalArgumentsNotInsideTheScript() {
         let argv = invocation.install()
-        #expect(argv.count == 6)
+        #expect(argv.count == 7)
         #expect(Array(argv.prefix(2)) == ["sh", "-c"])
         #expect(!argv[2].contains("/var/lib/berth"))
-        #expect(Array(argv.suffix(3)) == ["berth-engine-install", "/var/lib/berth/engine", "/var/lib/berth/engine/berth-engine-abc123"])
+        #expect(argv[2].contains(#"if [ "${sum%% *}" != "$3" ]; then"#))
+        #expect(Array(argv.suffix(4)) == ["berth-engine-install", "/var/lib/berth/engine", "/var/lib/berth/engine/berth-engine-abc123", "abc123"])
     }
 }

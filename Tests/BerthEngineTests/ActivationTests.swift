@@ -39,6 +39,15 @@ final class Host {
         return archive
     }
 
+    /// The release id of `archive(version)`: its SHA-256, as `berth` computes it.
+    func id(_ version: String) -> String {
+        let path = try! archive(version)
+        return String(try! runProgram(["sha256sum", path]).stdout.prefix(64))
+    }
+
+    /// The release of `archive(version)`, labelled with its version.
+    func release(_ version: String) -> ReleaseRef { Samples.release(id(version), label: version) }
+
     func plan(_ kind: DeployPlan.Kind, _ release: ReleaseRef?) -> DeployPlan {
         DeployPlan(kind: kind, app: "hello", env: "production", host: "h1", release: release, services: services,
                    proxy: Samples.proxy, environment: environment, keepReleases: keep, sharedDirs: ["media"],
@@ -57,7 +66,7 @@ final class Host {
     }
 
     func deploy(_ version: String, id: String? = nil) async throws -> Int32 {
-        try await run(.deploy, plan(.deploy, Samples.release(id ?? "id-\(version)", label: version)), archive: try archive(version))
+        try await run(.deploy, plan(.deploy, Samples.release(id ?? self.id(version), label: version)), archive: try archive(version))
     }
 
     var outcome: DeployOutcome? { events.events.last { $0.event == .outcome }?.outcome }
@@ -85,10 +94,10 @@ final class Host {
         #expect(outcome.steps.map(\.step) == Array(ReleaseActivation.stepNames))
 
         let layout = host.layout
-        #expect(host.read("\(layout.releaseDir("id-1.0.0"))/VERSION") == "1.0.0")
-        #expect(host.link("\(layout.releaseDir("id-1.0.0"))/media") == "\(layout.sharedDir)/media")
-        #expect(host.link(layout.slotLink(.blue)) == layout.releaseDir("id-1.0.0"))
-        #expect(host.link(layout.currentLink) == layout.releaseDir("id-1.0.0"))
+        #expect(host.read("\(layout.releaseDir(host.id("1.0.0")))/VERSION") == "1.0.0")
+        #expect(host.link("\(layout.releaseDir(host.id("1.0.0")))/media") == "\(layout.sharedDir)/media")
+        #expect(host.link(layout.slotLink(.blue)) == layout.releaseDir(host.id("1.0.0")))
+        #expect(host.link(layout.currentLink) == layout.releaseDir(host.id("1.0.0")))
         #expect(host.read(layout.envFile)?.contains(#"GREETING="hi there""#) == true)
         let mode = try FileManager.default.attributesOfItem(atPath: layout.envFile)[.posixPermissions] as? Int
         #expect(mode == 0o600)
@@ -102,9 +111,9 @@ final class Host {
                                     "nginx -t", "nginx reload"])
 
         let manifest = try #require(try host.manifest())
-        #expect(manifest.current?.id == "id-1.0.0")
+        #expect(manifest.current?.id == host.id("1.0.0"))
         #expect(manifest.activeSlot == .blue)
-        #expect(manifest.releases.map(\.id) == ["id-1.0.0"])
+        #expect(manifest.releases.map(\.id) == [host.id("1.0.0")])
         #expect(manifest.services == [Samples.unprobedWeb, Samples.worker])
         let history = try StateStore(layout: layout).history()
         #expect(history.map(\.result) == [.deployed])
@@ -118,7 +127,7 @@ final class Host {
         #expect(try await host.deploy("2.0.0") == 0)
         let outcome = try #require(host.outcome)
         #expect(outcome.slot == .green)
-        #expect(outcome.previousRelease == "id-1.0.0")
+        #expect(outcome.previousRelease == host.id("1.0.0"))
         #expect(host.system.log == [
             "start hello-production-web@green.service hello-production-worker@green.service", "nginx -t", "nginx reload",
             "stop hello-production-web@blue.service hello-production-worker@blue.service",
@@ -128,8 +137,8 @@ final class Host {
         let wants = "\(layout.systemdDir)/multi-user.target.wants"
         #expect(host.link("\(wants)/hello-production-web@green.service") != nil)
         #expect(host.link("\(wants)/hello-production-web@blue.service") == nil)
-        #expect(try host.manifest()?.releases.map(\.id) == ["id-2.0.0", "id-1.0.0"])
-        #expect(host.link(layout.currentLink) == layout.releaseDir("id-2.0.0"))
+        #expect(try host.manifest()?.releases.map(\.id) == [host.id("2.0.0"), host.id("1.0.0")])
+        #expect(host.link(layout.currentLink) == layout.releaseDir(host.id("2.0.0")))
         #expect(host.system.active == ["hello-production-web@green.service", "hello-production-worker@green.service"])
     }
 
@@ -176,8 +185,8 @@ final class Host {
             "stop hello-production-web@green.service hello-production-worker@green.service", "daemon-reload",
         ])
         #expect(host.system.active == ["hello-production-web@blue.service", "hello-production-worker@blue.service"])
-        #expect(try host.manifest()?.current?.id == "id-1.0.0")
-        #expect(host.link(host.layout.currentLink) == host.layout.releaseDir("id-1.0.0"))
+        #expect(try host.manifest()?.current?.id == host.id("1.0.0"))
+        #expect(host.link(host.layout.currentLink) == host.layout.releaseDir(host.id("1.0.0")))
         #expect(try StateStore(layout: host.layout).history().map(\.result) == [.rolledBack, .deployed])
     }
 
@@ -215,7 +224,8 @@ final class Host {
         let host = try Host()
         let garbage = "\(host.dir.path)/garbage.tar.gz"
         try "not a tarball".write(toFile: garbage, atomically: true, encoding: .utf8)
-        #expect(try await host.run(.deploy, host.plan(.deploy, Samples.release("broken")), archive: garbage) == 1)
+        let digest = String(try runProgram(["sha256sum", garbage]).stdout.prefix(64))
+        #expect(try await host.run(.deploy, host.plan(.deploy, Samples.release(digest)), archive: garbage) == 1)
         #expect(host.outcome?.result == .failed)
         #expect(host.outcome?.message?.hasPrefix("the release archive could not be unpacked") == true)
         #expect(try FileManager.default.contentsOfDirectory(atPath: host.layout.releasesDir).isEmpty)
@@ -227,15 +237,15 @@ final class Host {
         #expect(try await host.deploy("2.0.0") == 0)
         #expect(try await host.run(.rollback, host.plan(.rollback, nil)) == 0)
         #expect(host.outcome?.result == .deployed)
-        #expect(host.outcome?.release == "id-1.0.0")
+        #expect(host.outcome?.release == host.id("1.0.0"))
         #expect(host.outcome?.slot == .blue)
         #expect(!host.events.events.contains { $0.event == .releaseNeeded })
-        #expect(try host.manifest()?.releases.map(\.id) == ["id-1.0.0", "id-2.0.0"])
+        #expect(try host.manifest()?.releases.map(\.id) == [host.id("1.0.0"), host.id("2.0.0")])
         #expect(try StateStore(layout: host.layout).history(limit: 1).first?.kind == .rollback)
 
         // By label, and a second rollback returns to 2.0.0.
         #expect(try await host.run(.rollback, host.plan(.rollback, ReleaseRef(id: "2.0.0", label: "2.0.0", createdAt: ""))) == 0)
-        #expect(host.outcome?.release == "id-2.0.0")
+        #expect(host.outcome?.release == host.id("2.0.0"))
     }
 
     @Test func rollbackToAReleaseNotKeptSaysWhichAreKept() async throws {
@@ -245,7 +255,7 @@ final class Host {
         #expect(try await host.deploy("1.0.0") == 0)
         #expect(try await host.deploy("2.0.0") == 0)
         #expect(try await host.run(.rollback, host.plan(.rollback, ReleaseRef(id: "9.9.9", label: "9.9.9", createdAt: ""))) == 4)
-        #expect(host.events.events.last?.message == "release '9.9.9' is not kept on this host; kept releases: id-1.0.0 (1.0.0).")
+        #expect(host.events.events.last?.message == "release '9.9.9' is not kept on this host; kept releases: \(host.id("1.0.0")) (1.0.0).")
     }
 
     @Test func pruningKeepsTheNewestAndTheOtherSlot() async throws {
@@ -253,8 +263,8 @@ final class Host {
         host.keep = 1
         for version in ["1.0.0", "2.0.0", "3.0.0"] { #expect(try await host.deploy(version) == 0) }
         // keep 1, but 2.0.0 stays: the green slot... the other slot still points at it.
-        #expect(try host.manifest()?.releases.map(\.id) == ["id-3.0.0", "id-2.0.0"])
-        #expect(ReleaseStore(layout: host.layout).ids() == ["id-2.0.0", "id-3.0.0"])
+        #expect(try host.manifest()?.releases.map(\.id) == [host.id("3.0.0"), host.id("2.0.0")])
+        #expect(ReleaseStore(layout: host.layout).ids() == [host.id("2.0.0"), host.id("3.0.0")].sorted())
     }
 
     @Test func removedServiceIsStoppedAndItsFilesRemoved() async throws {

@@ -90,7 +90,7 @@ import Testing
 
     @Test func aPublishedReleaseBecomesTheDesiredOneWithItsArchiveAndPlans() async throws {
         defer { dir.remove() }
-        let release = Samples.release("0123456789abcdef", label: "1.0.0")
+        let release = host.release("1.0.0")
         let events = try await publish(request(release), archive: try host.archive("1.0.0"))
         #expect(events.events.first?.event == .releaseNeeded && events.events.first?.present == false)
         let desired = try #require(try store.desired())
@@ -112,9 +112,9 @@ import Testing
 
     @Test func olderArchivesArePrunedToKeepAndARollbackIsResolvedById() async throws {
         defer { dir.remove() }
-        let v1 = Samples.release("00000000000000a1", label: "1.0.0")
-        let v2 = Samples.release("00000000000000a2", label: "2.0.0")
-        let v3 = Samples.release("00000000000000a3", label: "3.0.0")
+        let v1 = host.release("1.0.0")
+        let v2 = host.release("2.0.0")
+        let v3 = host.release("3.0.0")
         try await publish(request(v1), archive: try host.archive("1.0.0"))
         try await publish(request(v2), archive: try host.archive("2.0.0"))
         try await publish(request(v3, hosts: ["h1"]), archive: try host.archive("3.0.0"))
@@ -129,13 +129,13 @@ import Testing
 
     @Test func withoutAWholeArchiveTheDesiredReleaseStaysAsItWas() async throws {
         defer { dir.remove() }
-        let v1 = Samples.release("00000000000000b1", label: "1.0.0")
+        let v1 = host.release("1.0.0")
         try await publish(request(v1), archive: try host.archive("1.0.0"))
         let truncated = "\(dir.path)/truncated.tar.gz"
         let whole = try Data(contentsOf: URL(fileURLWithPath: try host.archive("2.0.0")))
         try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: truncated))
         await #expect(throws: EngineError.self) {
-            try await publish(request(Samples.release("00000000000000b2", label: "2.0.0")), archive: truncated)
+            try await publish(request(host.release("2.0.0")), archive: truncated)
         }
         #expect(try store.desired()?.release == v1)
         #expect(try FileManager.default.contentsOfDirectory(atPath: store.layout.archivesDir) == ["\(v1.id).tar.gz"])
@@ -145,7 +145,7 @@ import Testing
         defer { dir.remove() }
         try FileManager.default.createDirectory(atPath: "\(dir.path)/ssh", withIntermediateDirectories: true)
         try "ssh-ed25519 AAAAoperator alice@laptop\n".write(toFile: "\(dir.path)/ssh/authorized_keys", atomically: true, encoding: .utf8)
-        let release = Samples.release("00000000000000c1", label: "1.0.0")
+        let release = host.release("1.0.0")
         try await publish(request(release, keys: [HostKey(host: "h1", publicKey: "ssh-ed25519 AAAAfirst berth-catchup:hello/production/h1")]),
                           archive: try host.archive("1.0.0"))
         try await publish(request(release, keys: [HostKey(host: "h1", publicKey: "ssh-ed25519 AAAAsecond berth-catchup:hello/production/h1"),

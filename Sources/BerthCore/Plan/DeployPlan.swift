@@ -100,7 +100,8 @@ public struct EnvVar: Codable, Sendable, Equatable {
 
 /// A release: its content address, and the labels people recognise it by.
 public struct ReleaseRef: Codable, Sendable, Equatable {
-    /// First 16 hex digits of the SHA-256 of the release archive's content: equal content, equal id.
+    /// The SHA-256 of the release archive (the gzip'd tar), 64 hex digits: equal content, equal id;
+    /// a host refuses an archive whose bytes hash to anything else.
     public var id: String
     /// A human label (`--version`, else the git describe, else the id).
     public var label: String
@@ -117,6 +118,11 @@ public struct ReleaseRef: Codable, Sendable, Equatable {
         self.createdAt = createdAt
         self.archiveBytes = archiveBytes
     }
+}
+
+extension ReleaseRef {
+    /// The first 12 digits of an id, for people (labels, tables); the full id stays the address.
+    public static func shortID(_ id: String) -> String { String(id.prefix(12)) }
 }
 
 /// Who started a change, as shown by `berth lock status` and `berth history`.

@@ -46,7 +46,7 @@ struct Deploy: AsyncParsableCommand {
         }
         let plans = planned
         let release = archive.ref
-        progress.headline("Deploying \(context.app.config.name) \(release.label) (release \(release.id), \(formatBytes(release.archiveBytes ?? 0))) to \(context.env.name): \(context.hosts.map(\.name).joined(separator: ", "))")
+        progress.headline("Deploying \(context.app.config.name) \(release.label) (release \(ReleaseRef.shortID(release.id)), \(formatBytes(release.archiveBytes ?? 0))) to \(context.env.name): \(context.hosts.map(\.name).joined(separator: ", "))")
         let started = ContinuousClock.now
         let results = await rollout(context: context, plans: plans, archive: archive, engine: engine, progress: progress)
         let reports = results.map(\.report)

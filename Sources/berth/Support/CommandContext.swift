@@ -111,7 +111,9 @@ extension CommandContext {
             do {
                 let run = try await client(for: host, engine: engine)
                     .run(command, input: plans[host.name]!, archive: archive) { progress.event(host: host.name, $0) }
-                if run.installedEngine {
+                if run.replacedEngine {
+                    progress.note(host: host.name, "the host engine there did not match its SHA-256 (corrupt or changed); installed it again (\(formatBytes(engine.bytes)))")
+                } else if run.installedEngine {
                     progress.note(host: host.name, "installed the host engine (\(formatBytes(engine.bytes)))")
                 }
                 return HostRun(report: HostReport.from(run: run, host: host, totalMs: start.elapsedMs), status: run.status,

@@ -12,12 +12,16 @@ enum BerthExit {
     /// Every host is done, but the release store could not be updated: hosts that were off will
     /// not catch up to this release.
     static let storeNotUpdated: Int32 = 7
+    /// ssh reached a host but trust failed: its host key changed (or is unknown) or it refused
+    /// this machine's key. Optional hosts too: this is never "offline".
+    static let sshRejected: Int32 = 8
     static let skippedOptional: Int32 = 10
 
     /// The exit code that sums up a fleet's reports: the most serious state wins.
     static func code(for reports: [HostReport], engineStatuses: [Int32] = []) -> Int32 {
         if engineStatuses.contains(3) { return lockHeld }
         if engineStatuses.contains(4) { return releaseNotFound }
+        if reports.contains(where: { $0.state == .sshRejected }) { return sshRejected }
         if reports.contains(where: { [.failed, .rolledBack, .notStarted].contains($0.state) }) { return hostFailed }
         if reports.contains(where: { $0.state == .unreachable }) { return unreachable }
         if reports.contains(where: { $0.state == .skipped }) { return skippedOptional }
