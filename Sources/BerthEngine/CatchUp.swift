@@ -61,6 +61,14 @@ public struct CatchUp {
             log.say("the release store has no desired release for \(settings.host) yet; nothing to do.")
             return EngineExit.ok
         }
+        if source.signer != nil {
+            switch await PlanVerification(settings: settings).check(answer) {
+            case let .trusted(signed): plan = signed
+            case let .refused(reason):
+                return await give(up: "the release store at \(storeName) served a plan that is not signed by the deploying controller (\(reason)); this host stays on \(describe(current)), its last good release. The store's files were changed by someone else than berth: check the store host, then deploy again.",
+                                  state: "failed", current: current, status: EngineExit.badInput)
+            }
+        }
         plan.kind = .catchUp
         plan.requestedBy = Requester(user: "berth-catchup", machine: settings.host, pid: Int(getpid()),
                                      command: "berth-engine catch-up (\(layout.catchUpUnitName))")

@@ -45,6 +45,7 @@ struct CatchUpSetup {
                     try Files.writeAtomically(layout.catchUpKnownHostsFile, known, mode: 0o600)
                 }
             }
+            try PlanVerification.install(signer: source.signer, layout: layout)
             let unit = CatchUpUnit(layout: layout).render(waitMs: source.waitMs)
             changed = try Files.readString(layout.catchUpUnitFile) != unit
             if changed {

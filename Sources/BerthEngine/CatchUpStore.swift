@@ -4,8 +4,10 @@ import Glibc
 /// The release store on its host: every successful deploy publishes the release archive, each
 /// host's plan and the desired state here; booting hosts read them through `serve`.
 ///
-/// The archive is in place before `desired.json` names it, and `desired.json` is replaced in one
-/// rename: a booting host sees the old desired release or the new one, each with its archive.
+/// A publish holds `<path>/.publish.lock`. The archive is in place before a state names it, and a
+/// state (`desired.json`, every host's plan and the controller's signature of it) is written whole
+/// into a new `states/<n>` directory that one rename of the `current` link makes visible: a booting
+/// host sees the old state or the new one, each with its archive, never a mix.
 public struct CatchUpStore {
     public let layout: StoreLayout
     /// The store host's `authorized_keys`, where each host's catch-up key gets its forced command.
@@ -23,12 +25,39 @@ public struct CatchUpStore {
     }
 
     public func desired() throws(EngineError) -> DesiredState? {
-        try EngineJSON.decodeFile(DesiredState.self, at: layout.desiredFile, remedy: "the next deploy rewrites it")
+        try desired(in: currentState())
+    }
+
+    /// The published state directory (`current` resolved once, so one answer reads one state), or
+    /// nil when nothing was published since stores had `current`.
+    func currentState() -> String? {
+        guard let target = Files.linkTarget(layout.currentLink) else { return nil }
+        return target.hasPrefix("/") ? target : "\(layout.envDir)/\(target)"
+    }
+
+    private func desired(in state: String?) throws(EngineError) -> DesiredState? {
+        let file = state.map { StoreLayout.desiredFile(in: $0) } ?? layout.legacyDesiredFile
+        return try EngineJSON.decodeFile(DesiredState.self, at: file, remedy: "the next deploy rewrites it")
     }
 
     /// Makes `request.release` the desired release. `archive` is where the release's archive comes
     /// from when the store lacks it; `events` hears `release-needed` first, `desired` last.
     public func publish(_ request: PublishRequest, archive: ReleaseStore.Source, events: any EventSink) async throws(EngineError) {
+        do throws(SystemCallError) {
+            try Files.makeDirectories(layout.path, mode: 0o755)
+        } catch {
+            throw .internal(error.description)
+        }
+        let lock: FileLock?
+        do { lock = try await FileLock.acquire(layout.publishLock, timeoutMs: 60_000) } catch { throw .internal(error.description) }
+        guard let lock else {
+            throw .internal("another publish to the release store at \(layout.path) has held \(layout.publishLock) for a minute; try again when it is done")
+        }
+        defer { lock.release() }
+        try await publishLocked(request, archive: archive, events: events)
+    }
+
+    private func publishLocked(_ request: PublishRequest, archive: ReleaseStore.Source, events: any EventSink) async throws(EngineError) {
         var request = request
         let id = request.release.id
         let previous = try? desired()
@@ -40,7 +69,7 @@ public struct CatchUpStore {
             try Files.makeDirectories(layout.envDir, mode: 0o700)
             guard chmod(layout.envDir, 0o700) == 0 else { throw SystemCallError("set the mode of", layout.envDir) }
             try Files.makeDirectories(layout.archivesDir, mode: 0o700)
-            try Files.makeDirectories(layout.plansDir, mode: 0o700)
+            try Files.makeDirectories(layout.statesDir, mode: 0o700)
         } catch {
             throw .internal(error.description)
         }
@@ -48,40 +77,68 @@ public struct CatchUpStore {
         events.emit(EngineEvent(event: .releaseNeeded, present: present))
         if !present { try await receiveArchive(request.release, from: archive) }
 
-        do {
-            for var plan in request.plans {
-                plan.release = request.release
-                let json = (try? EngineJSON.encodeLine(plan)) ?? "{}"
-                try Files.writeAtomically(layout.planFile(host: plan.host), json + "\n", mode: 0o600)
-            }
-        } catch {
-            throw .internal(error.description)
-        }
         var kept = [request.release] + (previous?.kept ?? []).filter { $0.id != id && Files.kind(layout.archive($0.id)) == .file }
         kept = Array(kept.prefix(max(1, request.keep)))
         let state = DesiredState(app: request.app, env: request.env, release: request.release,
                                  hosts: request.plans.map(\.host), publishedAt: Timestamp.now(),
                                  requestedBy: request.requestedBy, kept: kept)
-        do {
-            try Files.writeAtomically(layout.desiredFile, ((try? EngineJSON.encodeLine(state)) ?? "{}") + "\n",
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let name = "\(now.tv_sec)-\(now.tv_nsec)-\(getpid())"
+        let incoming = "\(layout.statesDir)/.incoming-\(name)"
+        let stateDir = "\(layout.statesDir)/\(name)"
+        do throws(SystemCallError) {
+            try Files.removeTree(incoming)
+            try Files.makeDirectories(StoreLayout.plansDir(in: incoming), mode: 0o700)
+            let signed = Dictionary((request.signed ?? []).map { ($0.host, $0) }, uniquingKeysWith: { first, _ in first })
+            for var plan in request.plans {
+                // A signed plan is kept exactly as the controller signed it.
+                if let signedPlan = signed[plan.host] {
+                    try Files.writeAtomically(StoreLayout.planFile(in: incoming, host: plan.host), signedPlan.plan, mode: 0o600, durable: true)
+                    try Files.writeAtomically(StoreLayout.signatureFile(in: incoming, host: plan.host), signedPlan.signature, mode: 0o600, durable: true)
+                } else {
+                    plan.release = request.release
+                    let json = (try? EngineJSON.encodeLine(plan)) ?? "{}"
+                    try Files.writeAtomically(StoreLayout.planFile(in: incoming, host: plan.host), json + "\n", mode: 0o600, durable: true)
+                }
+            }
+            try Files.writeAtomically(StoreLayout.desiredFile(in: incoming), ((try? EngineJSON.encodeLine(state)) ?? "{}") + "\n",
                                       mode: 0o644, durable: true)
+            try Self.sync(StoreLayout.plansDir(in: incoming))
+            try Self.sync(incoming)
+            guard rename(incoming, stateDir) == 0 else { throw SystemCallError("move the new state to", stateDir) }
+            // The one rename that makes the new state visible.
+            try Files.replaceSymlink(layout.currentLink, to: "states/\(name)")
+            try Self.sync(layout.envDir)
         } catch {
+            try? Files.removeTree(incoming)
             throw .internal(error.description)
         }
-        for host in previous?.hosts ?? [] where !state.hosts.contains(host) {
-            try? Files.remove(layout.planFile(host: host))
+        for old in (try? Files.list(layout.statesDir)) ?? [] where old != name {
+            try? Files.removeTree("\(layout.statesDir)/\(old)")
         }
+        try? Files.remove(layout.legacyDesiredFile)
+        try? Files.removeTree("\(layout.envDir)/plans")
         let keep = Set(kept.map { "\($0.id).tar.gz" })
         for name in (try? Files.list(layout.archivesDir)) ?? [] where !keep.contains(name) {
             try? Files.remove("\(layout.archivesDir)/\(name)")
         }
         do {
             try authorize(request.keys, hosts: state.hosts,
-                          engineLink: HostLayout(root: request.root, app: request.app, env: request.env).engineLink)
+                          engineLink: HostLayout(root: request.root, app: request.app, env: request.env).engineLink,
+                          from: request.fromAddresses ?? [:])
         } catch {
             events.emit(EngineEvent(event: .warning, message: "hosts may not catch up from this store: \(error)."))
         }
         events.emit(EngineEvent(event: .desired, desired: state))
+    }
+
+    /// `fsync` of a directory, so the names just made in it survive a power cut.
+    private static func sync(_ path: String) throws(SystemCallError) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw SystemCallError("open", path) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw SystemCallError("sync", path) }
     }
 
     /// Streams an archive into `archives/.incoming-<id>` once there is room for it, checks that its
@@ -132,7 +189,14 @@ public struct CatchUpStore {
     /// Gives each host's key exactly one line in `authorized_keys`, limited to `serve-store` for
     /// this environment and host, and drops the lines of hosts that left the environment. Lines
     /// Berth did not write (and those of other environments) are kept as they are.
-    func authorize(_ keys: [HostKey], hosts: [String], engineLink: String) throws(SystemCallError) {
+    /// The rewrite holds `authorized_keys.berth-lock`, so publishes of other environments (other
+    /// engines at the same time) never lose each other's lines. `from` gives the addresses a host's
+    /// key may connect from (IP literals only; without any, the line has no `from=`).
+    func authorize(_ keys: [HostKey], hosts: [String], engineLink: String, from: [String: [String]] = [:]) throws(SystemCallError) {
+        let dir = Files.directory(of: authorizedKeysFile)
+        if !Files.exists(dir) { try Files.makeDirectories(dir, mode: 0o700) }
+        let lock = try FileLock.acquire(authorizedKeysFile + ".berth-lock")
+        defer { lock.release() }
         let existing = try Files.readString(authorizedKeysFile) ?? ""
         var lines = existing.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if lines.last == "" { lines.removeLast() }
@@ -144,16 +208,15 @@ public struct CatchUpStore {
         }
         for key in keys {
             guard let line = CatchUpUnit.authorizedKeyLine(publicKey: key.publicKey, engineLink: engineLink, storePath: layout.path,
-                                                           app: layout.app, env: layout.env, host: key.host) else { continue }
+                                                           app: layout.app, env: layout.env, host: key.host,
+                                                           from: from[key.host] ?? []) else { continue }
             let marker = " " + StoreLayout.keyMarker(app: layout.app, env: layout.env, host: key.host)
             lines.removeAll { $0.hasSuffix(marker) }
             lines.append(line)
         }
         let text = lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n"
         guard text != existing else { return }
-        let dir = Files.directory(of: authorizedKeysFile)
-        if !Files.exists(dir) { try Files.makeDirectories(dir, mode: 0o700) }
-        try Files.writeAtomically(authorizedKeysFile, text, mode: 0o600)
+        try Files.writeAtomically(authorizedKeysFile, text, mode: 0o600, durable: true)
     }
 
     // MARK: Serving booting hosts
@@ -162,18 +225,24 @@ public struct CatchUpStore {
     public func serve(_ request: CatchUpRequest, host: String) throws(EngineError) {
         switch request {
         case .desired:
-            let state = try desired()
-            var plan: DeployPlan?
+            let current = currentState()
+            let state = try desired(in: current)
+            var answer = CatchUpAnswer(desired: state, plan: nil)
             if state?.hosts.contains(host) == true {
+                let planFile = current.map { StoreLayout.planFile(in: $0, host: host) } ?? "\(layout.envDir)/plans/\(host).json"
                 do {
-                    if let bytes = try Files.read(layout.planFile(host: host)) {
-                        plan = try? EngineJSON.decode(DeployPlan.self, from: bytes)
+                    if let bytes = try Files.read(planFile) {
+                        answer.plan = try? EngineJSON.decode(DeployPlan.self, from: bytes)
+                        if let current, let signature = try Files.readString(StoreLayout.signatureFile(in: current, host: host)) {
+                            answer.signedPlan = String(decoding: bytes, as: UTF8.self)
+                            answer.signature = signature
+                        }
                     }
                 } catch {
                     throw .internal(error.description)
                 }
             }
-            let line = ((try? EngineJSON.encodeLine(CatchUpAnswer(desired: state, plan: plan))) ?? "{}") + "\n"
+            let line = ((try? EngineJSON.encodeLine(answer)) ?? "{}") + "\n"
             do { try Files.writeAll(STDOUT_FILENO, Array(line.utf8), path: "standard output") } catch { throw .internal(error.description) }
         case let .archive(id):
             let path = layout.archive(id)

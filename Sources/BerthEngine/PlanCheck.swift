@@ -109,6 +109,12 @@ public enum PlanCheck {
                 throw fail("a release store host key must be 'type base64' on one line, not '\(key.prefix(60))'")
             }
         }
+        if let signer = source.signer {
+            let words = signer.split(separator: " ")
+            guard words.count >= 2, words[0].hasPrefix("ssh-"), !signer.contains(where: { $0.isNewline || $0 == "\0" || $0 == "\"" }) else {
+                throw fail("the deploy key that signs plans must be one 'ssh-… base64' line, not '\(signer.prefix(60))'")
+            }
+        }
         if let webhook = source.webhook, webhook.contains(where: { $0.isNewline || $0 == "\0" }) {
             throw fail("the webhook must be one line")
         }
@@ -127,6 +133,12 @@ public enum PlanCheck {
                 throw fail("the plan of host '\(plan.host)' is for another app, environment or release")
             }
             try validate(plan, kind: .deploy)
+        }
+        for signed in request.signed ?? [] where !request.plans.contains(where: { $0.host == signed.host }) {
+            throw fail("a signed plan is for host '\(signed.host)', which has no plan")
+        }
+        for (host, addresses) in request.fromAddresses ?? [:] where !isName(host) || addresses.contains(where: { !CatchUpUnit.isIPLiteral($0) }) {
+            throw fail("the addresses of host '\(host)' must be IP literals")
         }
         for key in request.keys where !isName(key.host) || key.publicKey.contains(where: { $0.isNewline }) {
             throw fail("the catch-up key of host '\(key.host)' must be one line")

@@ -54,3 +54,25 @@ import Testing
         #expect(listing.refusal == "a hard link in it points outside the release directory (tar: Removing leading `/' from hard link targets)")
     }
 }
+
+@Suite struct PlanSigningTests {
+    @Test func signAndVerifyUseTheirOwnNamespace() {
+        #expect(PlanSigning.sign(keyFile: "/k", file: "/p.json").joined(separator: " ") == "ssh-keygen -q -Y sign -f /k -n berth-plan /p.json")
+        #expect(PlanSigning.verify(allowedSigners: "/a", signatureFile: "/s").joined(separator: " ")
+            == "ssh-keygen -Y verify -f /a -I berth-deploy -n berth-plan -s /s")
+        #expect(PlanSigning.allowedSigners(publicKey: "ssh-ed25519 AAAAk berth-deploy@laptop")
+            == "berth-deploy namespaces=\"berth-plan\" ssh-ed25519 AAAAk\n")
+        #expect(PlanSigning.makeKey(file: "/k", comment: "berth-deploy@x").joined(separator: " ")
+            == "ssh-keygen -q -t ed25519 -N  -C berth-deploy@x -f /k")
+    }
+
+    @Test func fromTakesOnlyIPLiterals() {
+        let line = CatchUpUnit.authorizedKeyLine(publicKey: "ssh-ed25519 AAAAk c", engineLink: "/e", storePath: "/s", app: "a",
+                                                 env: "p", host: "h1", from: ["10.0.0.5", "web.example.com", "fd00::5"])
+        #expect(line == #"restrict,from="10.0.0.5,fd00::5",command="/e serve-store /s a p h1" ssh-ed25519 AAAAk berth-catchup:a/p/h1"#)
+        let named = CatchUpUnit.authorizedKeyLine(publicKey: "ssh-ed25519 AAAAk c", engineLink: "/e", storePath: "/s", app: "a",
+                                                  env: "p", host: "h1", from: ["h1"])
+        #expect(named == #"restrict,command="/e serve-store /s a p h1" ssh-ed25519 AAAAk berth-catchup:a/p/h1"#)
+        #expect(!CatchUpUnit.isIPLiteral("256.1.1.1") && !CatchUpUnit.isIPLiteral("1.2.3") && CatchUpUnit.isIPLiteral("::1"))
+    }
+}

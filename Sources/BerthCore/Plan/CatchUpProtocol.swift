@@ -28,9 +28,13 @@ public struct CatchUpSource: Codable, Sendable, Equatable {
     /// The store host's SSH host keys (`type base64`) as the deploying machine trusts them; the
     /// catch-up then accepts no other. Empty or nil: the key is trusted on first use.
     public var hostKeys: [String]?
+    /// The deploying controller's public key (`ssh-ed25519 AAAA…`): a catch-up runs only a plan
+    /// this key signed (`ssh-keygen -Y verify`, namespace `berth-plan`). Nil: plans are not signed.
+    public var signer: String?
 
     public init(address: String, port: Int = 22, user: String = "root", path: String, waitMs: Int, webhook: String? = nil,
-                hostKeys: [String]? = nil) {
+                hostKeys: [String]? = nil, signer: String? = nil) {
+        self.signer = signer
         self.address = address
         self.port = port
         self.user = user
@@ -99,6 +103,10 @@ public struct PublishRequest: Codable, Sendable, Equatable {
     public var requestedBy: Requester
     /// The engine root on the store host: its forced command runs `<root>/engine/berth-engine`.
     public var root: String
+    /// Each host's plan as the controller signed it (the store keeps the text as it is).
+    public var signed: [SignedPlan]?
+    /// Addresses the hosts' catch-up keys may connect from (`from=` in `authorized_keys`), by host.
+    public var fromAddresses: [String: [String]]?
 
     public init(app: String, env: String, path: String, release: ReleaseRef, plans: [DeployPlan], keys: [HostKey],
                 keep: Int, requestedBy: Requester, root: String = HostLayout.defaultRoot) {
@@ -111,6 +119,20 @@ public struct PublishRequest: Codable, Sendable, Equatable {
         self.keep = keep
         self.requestedBy = requestedBy
         self.root = root
+    }
+}
+
+/// One host's plan, signed by the deploying controller: `plan` is the exact JSON text signed,
+/// `signature` the armored `ssh-keygen -Y sign` output over it.
+public struct SignedPlan: Codable, Sendable, Equatable {
+    public var host: String
+    public var plan: String
+    public var signature: String
+
+    public init(host: String, plan: String, signature: String) {
+        self.host = host
+        self.plan = plan
+        self.signature = signature
     }
 }
 
@@ -156,19 +178,27 @@ public struct StoreQuery: Codable, Sendable, Equatable {
 public struct CatchUpAnswer: Codable, Sendable, Equatable {
     public var desired: DesiredState?
     public var plan: DeployPlan?
+    /// The plan's text exactly as the controller signed it, and the signature (signed stores).
+    public var signedPlan: String?
+    public var signature: String?
 
-    public init(desired: DesiredState?, plan: DeployPlan?) {
+    public init(desired: DesiredState?, plan: DeployPlan?, signedPlan: String? = nil, signature: String? = nil) {
         self.desired = desired
         self.plan = plan
+        self.signedPlan = signedPlan
+        self.signature = signature
     }
 }
 
 /// Where the store keeps one environment.
 ///
 /// ```
-/// <path>/<app>/<env>/desired.json            the desired release (0644)
-/// <path>/<app>/<env>/plans/<host>.json       each host's plan, with its secrets (0600)
+/// <path>/<app>/<env>/current -> states/<n>   the published state, swapped by one rename
+/// <path>/<app>/<env>/states/<n>/desired.json            the desired release (0644)
+/// <path>/<app>/<env>/states/<n>/plans/<host>.json       each host's plan, with its secrets (0600)
+/// <path>/<app>/<env>/states/<n>/plans/<host>.json.sig   the controller's signature of it
 /// <path>/<app>/<env>/archives/<id>.tar.gz    release archives, `kept` of desired.json
+/// <path>/.publish.lock                       held by a publish
 /// ```
 public struct StoreLayout: Sendable, Equatable {
     public let path: String
@@ -182,9 +212,19 @@ public struct StoreLayout: Sendable, Equatable {
     }
 
     public var envDir: String { "\(path)/\(app)/\(env)" }
-    public var desiredFile: String { "\(envDir)/desired.json" }
-    public var plansDir: String { "\(envDir)/plans" }
-    public func planFile(host: String) -> String { "\(plansDir)/\(host).json" }
+    /// The link to the published state directory.
+    public var currentLink: String { "\(envDir)/current" }
+    public var statesDir: String { "\(envDir)/states" }
+    public var publishLock: String { "\(path)/.publish.lock" }
+    public var desiredFile: String { Self.desiredFile(in: currentLink) }
+    public var plansDir: String { Self.plansDir(in: currentLink) }
+    public func planFile(host: String) -> String { Self.planFile(in: currentLink, host: host) }
+    public static func desiredFile(in state: String) -> String { "\(state)/desired.json" }
+    public static func plansDir(in state: String) -> String { "\(state)/plans" }
+    public static func planFile(in state: String, host: String) -> String { "\(plansDir(in: state))/\(host).json" }
+    public static func signatureFile(in state: String, host: String) -> String { planFile(in: state, host: host) + ".sig" }
+    /// Where stores before `current` kept the desired state (read once, when there is no `current`).
+    public var legacyDesiredFile: String { "\(envDir)/desired.json" }
     public var archivesDir: String { "\(envDir)/archives" }
     public func archive(_ id: String) -> String { "\(archivesDir)/\(id).tar.gz" }
 

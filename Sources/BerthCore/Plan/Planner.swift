@@ -2,9 +2,12 @@
 /// where is unit-tested.
 public struct Planner: Sendable {
     public let app: AppConfig
+    /// The deploying controller's public key; with a release store, hosts run only plans it signed.
+    public var planSigner: String?
 
-    public init(app: AppConfig) {
+    public init(app: AppConfig, planSigner: String? = nil) {
         self.app = app
+        self.planSigner = planSigner
     }
 
     /// The environment's hosts, in the order the environment lists them.
@@ -79,7 +82,8 @@ public struct Planner: Sendable {
         guard let store = app.releaseStore, let host = app.host(named: store.host) else { return nil }
         return CatchUpSource(address: store.address ?? host.address, port: store.port ?? host.port ?? 22,
                              user: host.user ?? "root", path: store.path, waitMs: store.waitMs,
-                             webhook: app.notify?.webhook, hostKeys: storeHostKeys.isEmpty ? nil : storeHostKeys)
+                             webhook: app.notify?.webhook, hostKeys: storeHostKeys.isEmpty ? nil : storeHostKeys,
+                             signer: planSigner)
     }
 
     /// The store host, when the app has a `release_store`.
@@ -97,8 +101,14 @@ public struct Planner: Sendable {
             plans.append(try deployPlan(env: envName, host: host, release: release, settings: settings,
                                         requestedBy: requestedBy, storeHostKeys: storeHostKeys))
         }
-        return PublishRequest(app: app.name, env: envName, path: store.path, release: release, plans: plans,
-                              keys: keys, keep: app.release.keep, requestedBy: requestedBy)
+        var request = PublishRequest(app: app.name, env: envName, path: store.path, release: release, plans: plans,
+                                     keys: keys, keep: app.release.keep, requestedBy: requestedBy)
+        // Where each host's catch-up key may connect from: its address, when that is an IP literal
+        // (a name is left out: the store's sshd matches `from=` names only with UseDNS).
+        var from: [String: [String]] = [:]
+        for host in try hosts(in: envName) where CatchUpUnit.isIPLiteral(host.address) { from[host.name] = [host.address] }
+        request.fromAddresses = from
+        return request
     }
 }
 

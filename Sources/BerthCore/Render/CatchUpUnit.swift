@@ -57,12 +57,26 @@ public struct CatchUpUnit: Sendable, Equatable {
     /// The `authorized_keys` line on the store host for one host's catch-up key: the key can run
     /// nothing but `serve-store` for this environment and this host (`restrict`: no pty, no
     /// forwarding).
+    ///
+    /// `from` (IP literals; anything else is left out) limits where the key may connect from.
     public static func authorizedKeyLine(publicKey: String, engineLink: String, storePath: String, app: String,
-                                         env: String, host: String) -> String? {
+                                         env: String, host: String, from: [String] = []) -> String? {
         let words = publicKey.split(separator: " ")
         guard words.count >= 2, words[0].hasPrefix("ssh-") || words[0].hasPrefix("ecdsa-"),
               words[1].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "+" || $0 == "/" || $0 == "=" }) else { return nil }
         let command = [engineLink, "serve-store", storePath, app, env, host].joined(separator: " ")
-        return "restrict,command=\"\(command)\" \(words[0]) \(words[1]) \(StoreLayout.keyMarker(app: app, env: env, host: host))"
+        let addresses = from.filter(isIPLiteral)
+        let limit = addresses.isEmpty ? "" : "from=\"\(addresses.joined(separator: ","))\","
+        return "restrict,\(limit)command=\"\(command)\" \(words[0]) \(words[1]) \(StoreLayout.keyMarker(app: app, env: env, host: host))"
+    }
+
+    /// An IPv4 address (four numbers 0–255) or an IPv6 address (hex digits and colons, at least two).
+    public static func isIPLiteral(_ text: String) -> Bool {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        if parts.count == 4, parts.allSatisfy({ !$0.isEmpty && $0.count <= 3 && $0.allSatisfy(\.isASCII) && Int($0).map { (0...255).contains($0) } == true }) {
+            return true
+        }
+        return text.count >= 2 && text.contains(":") && text.filter({ $0 == ":" }).count >= 2
+            && text.allSatisfy { $0 == ":" || $0.isHexDigit }
     }
 }

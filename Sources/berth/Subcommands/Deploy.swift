@@ -27,7 +27,7 @@ struct Deploy: AsyncParsableCommand {
         var storeKeys: [String] = []
         do {
             // Everything that can fail on this machine happens before any host is contacted.
-            context = try CommandContext.load(target)
+            context = try await CommandContext.load(target).signingPlans()
             settings = try context.app.settings(for: context.env.name)
             // Looking up the store's trusted key (two local spawns) overlaps packing the release.
             async let keys = context.storeHostKeys()

@@ -24,7 +24,7 @@ struct Rollback: AsyncParsableCommand {
         var planned: [String: DeployPlan] = [:]
         var storeKeys: [String] = []
         do {
-            context = try CommandContext.load(target)
+            context = try await CommandContext.load(target).signingPlans()
             settings = try context.app.settings(for: context.env.name)
             engine = try await EngineBinary.locate()
             storeKeys = await context.storeHostKeys()

@@ -8,11 +8,13 @@ import Foundation
 /// Everything a subcommand needs after the app file is read: validated before any host is touched.
 struct CommandContext {
     let app: LoadedApp
-    let planner: Planner
+    var planner: Planner
     let env: EnvironmentConfig
     let hosts: [HostConfig]
     let ssh: SSHCommand
     let requester: Requester
+    /// Signs what the release store serves (loaded by `signingPlans()` when the app has a store).
+    var deployKey: DeployKey? = nil
 
     /// Reads and validates the app file; any problem is printed with its location and ends the command
     /// with exit code 2, before any host is contacted.
@@ -56,7 +58,24 @@ struct CommandContext {
 
     /// The same context limited to `hosts` (one rollout batch).
     func with(hosts: [HostConfig]) -> CommandContext {
-        CommandContext(app: app, planner: planner, env: env, hosts: hosts, ssh: ssh, requester: requester)
+        CommandContext(app: app, planner: planner, env: env, hosts: hosts, ssh: ssh, requester: requester, deployKey: deployKey)
+    }
+
+    /// With a release store: the controller's deploy key (made once), whose public half every plan
+    /// carries to its host, so catch-ups there run only plans this key signed.
+    func signingPlans() async throws -> CommandContext {
+        guard app.config.releaseStore != nil else { return self }
+        var context = self
+        let key: DeployKey
+        do {
+            key = try await DeployKey.load()
+        } catch {
+            throw UserError(message: "\(error); berth needs it to sign what the release store serves (set BERTH_DEPLOY_KEY to use another file).",
+                            code: BerthExit.badInput)
+        }
+        context.deployKey = key
+        context.planner.planSigner = key.publicKey
+        return context
     }
 
     func client(for host: HostConfig, engine: EngineBinary) -> EngineClient {
@@ -157,9 +176,18 @@ extension CommandContext {
         }
         let keys = runs.compactMap { run in run.catchUpKey.map { HostKey(host: run.report.host, publicKey: $0) } }
         do {
-            guard let request = try planner.publishRequest(env: env.name, release: release, settings: settings, keys: keys,
+            guard var request = try planner.publishRequest(env: env.name, release: release, settings: settings, keys: keys,
                                                            requestedBy: requester, storeHostKeys: storeHostKeys)
             else { return .notConfigured }
+            if let deployKey {
+                // Each host's plan, exactly as it will run there, signed: the store keeps the text.
+                var signed: [SignedPlan] = []
+                for plan in request.plans {
+                    let text = String(decoding: try JSONEncoder.stable().encode(plan), as: UTF8.self) + "\n"
+                    signed.append(SignedPlan(host: plan.host, plan: text, signature: try await deployKey.sign(text)))
+                }
+                request.signed = signed
+            }
             let run = try await client(for: store, engine: engine).run(.publish, input: request, archive: archive) { event in
                 if event.event == .warning { progress.event(host: store.name, event) }
             }

