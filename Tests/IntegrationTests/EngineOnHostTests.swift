@@ -52,26 +52,26 @@ extension Integration {
             #expect(v3.outcome?.journal?.contains { $0.contains("hello v1") } == false, "only this run's journal: \(v3)")
             #expect(try host.page().contains(#""version": "v2""#))
             #expect(try host.sh("systemctl is-active et-production-web@blue; readlink \(EngineHost.root)/apps/et/production/current").stdout
-                == "inactive\n\(EngineHost.root)/apps/et/production/releases/v2\n")
+                == "inactive\n\(EngineHost.root)/apps/et/production/releases/\(host.id("v2"))\n")
 
             // Rollback to the release before the current one (v1), in blue.
             let back = try host.run("rollback", host.plan(.rollback, nil))
-            #expect(back.status == 0 && back.outcome?.release == "v1" && back.outcome?.slot == .blue, "\(back)")
+            #expect(back.status == 0 && back.outcome?.release == host.id("v1") && back.outcome?.slot == .blue, "\(back)")
             #expect(try host.page().contains(#""version": "v1""#))
             let missing = try host.run("rollback", host.plan(.rollback, ReleaseRef(id: "nope", label: "nope", createdAt: "")))
             #expect(missing.status == 4, "\(missing)")
-            #expect(missing.events.last?.message == "release 'nope' is not kept on this host; kept releases: v2.")
+            #expect(missing.events.last?.message == "release 'nope' is not kept on this host; kept releases: \(host.id("v2")) (v2).")
 
             let status = try host.query("status")
             let manifest = try #require(status.events.first?.manifest)
-            #expect(manifest.current?.id == "v1" && manifest.activeSlot == .blue && manifest.releases.map(\.id) == ["v1", "v2"])
+            #expect(manifest.current?.label == "v1" && manifest.activeSlot == .blue && manifest.releases.map(\.label) == ["v1", "v2"])
             #expect(status.events.first?.units?.map(\.active) == ["active", "inactive", "active", "inactive"], "\(status)")
             let history = try host.query("history", limit: 10)
-            #expect(history.events.first?.history?.map { "\($0.kind.rawValue) \($0.release?.id ?? "") \($0.result.rawValue)" } == [
+            #expect(history.events.first?.history?.map { "\($0.kind.rawValue) \($0.release?.label ?? "") \($0.result.rawValue)" } == [
                 "rollback v1 deployed", "deploy v3 rolled-back", "deploy v2 unchanged", "deploy v2 deployed", "deploy v1 deployed",
             ], "\(history)")
             // The failed release was pruned; the two kept ones remain.
-            #expect(try host.sh("ls /var/lib/berth-enginetest/apps/et/production/releases").stdout == "v1\nv2\n")
+            #expect(try host.sh("ls /var/lib/berth-enginetest/apps/et/production/releases").stdout == [host.id("v1"), host.id("v2")].sorted().joined(separator: "\n") + "\n")
         }
 
         @Test func lockHeldByARunningDeployThenStaleAfterItIsKilled() throws {
@@ -81,7 +81,7 @@ extension Integration {
 
             // A deploy whose app takes 5 s to start holds the lock meanwhile (run on the host in the
             // background, so no ssh session of this test stays open around it).
-            try host.startInBackground("deploy", host.plan(.deploy, EngineHost.release("v2"), startDelay: 5), archive: host.archive("v2"))
+            try host.startInBackground("deploy", host.plan(.deploy, host.release("v2"), startDelay: 5), archive: host.archive("v2"))
             #expect(RunningProcess.waitUntil(seconds: 10) { (try? host.query("lock-status"))?.events.first?.lock?.state == .held })
             let blocked = try host.deploy("v2")
             #expect(blocked.status == 3, "\(blocked)")
@@ -116,13 +116,13 @@ extension Integration {
             #expect(try host.deploy("v1").status == 0)
             // The controller's ssh dies while the new slot waits out its 2 s start: the engine
             // ignores SIGHUP and SIGPIPE and takes the deploy to its end.
-            let controller = try host.start("deploy", host.plan(.deploy, EngineHost.release("v2"), startDelay: 2), archive: host.archive("v2"))
+            let controller = try host.start("deploy", host.plan(.deploy, host.release("v2"), startDelay: 2), archive: host.archive("v2"))
             usleep(1_000_000)
             controller.signal(SIGKILL)
             _ = controller.wait()
             #expect(RunningProcess.waitUntil(seconds: 20) { (try? host.query("lock-status"))?.events.first?.lock?.state == .free })
             let last = try host.query("history", limit: 1).events.first?.history?.first
-            #expect(last?.release?.id == "v2" && last?.result == .deployed, "\(String(describing: last))")
+            #expect(last?.release?.id == host.id("v2") && last?.result == .deployed, "\(String(describing: last))")
             #expect(try host.page().contains(#""version": "v2""#))
         }
 
@@ -174,8 +174,14 @@ struct EngineHost {
         return path
     }
 
-    static func release(_ version: String) -> ReleaseRef {
-        ReleaseRef(id: version, label: version, createdAt: "2025-01-01T00:00:00Z")
+    /// The release of `archive(version)`: its id is the archive's SHA-256, its label the version.
+    func release(_ version: String) -> ReleaseRef {
+        ReleaseRef(id: id(version), label: version, createdAt: "2025-01-01T00:00:00Z")
+    }
+
+    func id(_ version: String) -> String {
+        let hashed = try? RunningProcess.start(["sha256sum", archive(version)]).wait()
+        return String(hashed?.stdout.prefix(64) ?? "")
     }
 
     func plan(_ kind: DeployPlan.Kind, _ release: ReleaseRef?, startDelay: Int? = nil) -> DeployPlan {
@@ -216,7 +222,7 @@ struct EngineHost {
     }
 
     func deploy(_ version: String) throws -> Run {
-        try run("deploy", plan(.deploy, Self.release(version)), archive: archive(version))
+        try run("deploy", plan(.deploy, release(version)), archive: archive(version))
     }
 
     func archive(_ version: String) -> String { work.appendingPathComponent("\(version).tar.gz").path }
