@@ -82,6 +82,12 @@ public struct CatchUp {
         let download = layout.catchUpDownload(desired.release.id)
         if !ReleaseStore(layout: layout).isPresent(desired.release.id) {
             log.say("fetching \(describe(desired.release)) from the release store.")
+            if let bytes = plan.release?.archiveBytes {
+                do { try DiskSpace.require(bytes, for: "the release archive", in: layout.catchUpDir) } catch {
+                    return await give(up: "\(error.message) This host stays on \(describe(current)).", state: "failed", current: current,
+                                      status: EngineExit.failed)
+                }
+            }
             if let problem = await fetch(desired.release.id, to: download) {
                 return await give(up: "could not fetch \(describe(desired.release)) from the release store (\(problem)); this host stays on \(describe(current)).",
                                   state: "failed", current: current, status: EngineExit.storeUnreachable)
