@@ -64,6 +64,9 @@ public struct CatchUp {
         if source.signer != nil {
             switch await PlanVerification(settings: settings).check(answer) {
             case let .trusted(signed): plan = signed
+            case let .stale(issued, newest):
+                log.say("the release store's plan for this host was made at \(issued), before the newest plan this host ran (\(newest): a deploy that did not publish, or an old plan served again); this host stays on \(describe(current)).")
+                return EngineExit.ok
             case let .refused(reason):
                 return await give(up: "the release store at \(storeName) served a plan that is not signed by the deploying controller (\(reason)); this host stays on \(describe(current)), its last good release. The store's files were changed by someone else than berth: check the store host, then deploy again.",
                                   state: "failed", current: current, status: EngineExit.badInput)

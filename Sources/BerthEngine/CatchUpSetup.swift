@@ -32,8 +32,11 @@ struct CatchUpSetup {
         try await makeKey()
         let changed: Bool
         do throws(SystemCallError) {
+            // The plan's date is kept apart (`catch-up/issued-at`), so settings change only with the app file.
+            var settled = source
+            settled.issuedAt = nil
             let settings = CatchUpSettings(app: plan.app, env: plan.env, host: plan.host, root: plan.root,
-                                           systemdDir: plan.systemdDir, nginxDir: plan.nginxDir, source: source)
+                                           systemdDir: plan.systemdDir, nginxDir: plan.nginxDir, source: settled)
             let json = ((try? EngineJSON.encodeLine(settings)) ?? "{}") + "\n"
             if try Files.readString(layout.catchUpSettingsFile) != json {
                 try Files.writeAtomically(layout.catchUpSettingsFile, json, mode: 0o600)
@@ -45,7 +48,7 @@ struct CatchUpSetup {
                     try Files.writeAtomically(layout.catchUpKnownHostsFile, known, mode: 0o600)
                 }
             }
-            try PlanVerification.install(signer: source.signer, layout: layout)
+            try PlanVerification.install(signer: source.signer, issuedAt: source.issuedAt, layout: layout)
             let unit = CatchUpUnit(layout: layout).render(waitMs: source.waitMs)
             changed = try Files.readString(layout.catchUpUnitFile) != unit
             if changed {

@@ -44,7 +44,7 @@ public struct CatchUpStore {
     /// from when the store lacks it; `events` hears `release-needed` first, `desired` last.
     public func publish(_ request: PublishRequest, archive: ReleaseStore.Source, events: any EventSink) async throws(EngineError) {
         do throws(SystemCallError) {
-            try Files.makeDirectories(layout.path, mode: 0o755)
+            try Files.makeDirectories(layout.path, mode: 0o700)
         } catch {
             throw .internal(error.description)
         }

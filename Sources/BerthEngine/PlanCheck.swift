@@ -115,6 +115,10 @@ public enum PlanCheck {
                 throw fail("the deploy key that signs plans must be one 'ssh-… base64' line, not '\(signer.prefix(60))'")
             }
         }
+        if let issued = source.issuedAt, issued.isEmpty || issued.count > 40
+            || !issued.unicodeScalars.allSatisfy({ isAlphanumeric($0) || ":.-+".unicodeScalars.contains($0) }) {
+            throw fail("the plan's date '\(issued.prefix(60))' must be an ISO 8601 time")
+        }
         if let webhook = source.webhook, webhook.contains(where: { $0.isNewline || $0 == "\0" }) {
             throw fail("the webhook must be one line")
         }

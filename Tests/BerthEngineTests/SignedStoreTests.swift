@@ -31,8 +31,8 @@ import Testing
     }
 
     /// A request as the controller makes it: every host's plan signed.
-    func request(_ release: ReleaseRef, hosts: [String] = ["h1", "h2"]) throws -> PublishRequest {
-        host.catchUp = CatchUpSource(address: "10.0.0.5", path: "\(dir.path)/store", waitMs: 0, signer: publicKey)
+    func request(_ release: ReleaseRef, hosts: [String] = ["h1", "h2"], issuedAt: String = "2026-12-01T10:00:00.000Z") throws -> PublishRequest {
+        host.catchUp = CatchUpSource(address: "10.0.0.5", path: "\(dir.path)/store", waitMs: 0, signer: publicKey, issuedAt: issuedAt)
         let plans = hosts.map { name -> DeployPlan in
             var plan = host.plan(.deploy, release)
             plan.host = name
@@ -48,12 +48,12 @@ import Testing
     }
 
     /// The host h1 as a catch-up sees it: its settings, with the allowed_signers a deploy wrote.
-    func verifier() throws -> PlanVerification {
+    func verifier(newest: String? = nil) throws -> PlanVerification {
         let settings = CatchUpSettings(app: "hello", env: "production", host: "h1", root: host.layout.root,
                                        systemdDir: host.layout.systemdDir, nginxDir: host.layout.nginxDir,
                                        source: CatchUpSource(address: "10.0.0.5", path: "\(dir.path)/store", waitMs: 0, signer: publicKey))
         try FileManager.default.createDirectory(atPath: host.layout.catchUpDir, withIntermediateDirectories: true)
-        try PlanVerification.install(signer: publicKey, layout: host.layout)
+        try PlanVerification.install(signer: publicKey, issuedAt: newest, layout: host.layout)
         return PlanVerification(settings: settings)
     }
 
@@ -117,6 +117,23 @@ import Testing
         #expect(try store.desired()?.release.id == v1.id, "the test changed desired.json")
         #expect(await try verifier().check(try answer())
             == .refused("desired.json names release \(v1.id) but the signed plan names \(v2.id)"))
+    }
+
+    /// An old signed plan served again (or a store behind a deploy that did not publish) changes nothing.
+    @Test func aSignedPlanOlderThanTheNewestThisHostRanIsNotRun() async throws {
+        defer { dir.remove() }
+        let release = host.release("1.0.0")
+        try await store.publish(try request(release, issuedAt: "2026-12-01T10:00:00.5Z"), archive: .file(try host.archive("1.0.0")),
+                                events: CollectingSink())
+        // This host already ran a plan made later (a deploy reached it directly).
+        #expect(await try verifier(newest: "2026-12-01T10:00:01.000Z").check(try answer())
+            == .stale(issued: "2026-12-01T10:00:00.5Z", newest: "2026-12-01T10:00:01.000Z"))
+        guard case .trusted = await try verifier(newest: "2026-12-01T10:00:00.500Z").check(try answer()) else {
+            Issue.record("the newest plan itself must be trusted")
+            return
+        }
+        #expect(PlanVerification.isOlder("2026-12-01T09:59:59Z", than: "2026-12-01T10:00:00.001Z"))
+        #expect(!PlanVerification.isOlder("2026-12-01T10:00:00.1Z", than: "2026-12-01T10:00:00.099Z"))
     }
 
     @Test func aPublishSwapsOneLinkAndLeavesOneState() async throws {

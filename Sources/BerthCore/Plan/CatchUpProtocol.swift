@@ -31,10 +31,14 @@ public struct CatchUpSource: Codable, Sendable, Equatable {
     /// The deploying controller's public key (`ssh-ed25519 AAAA…`): a catch-up runs only a plan
     /// this key signed (`ssh-keygen -Y verify`, namespace `berth-plan`). Nil: plans are not signed.
     public var signer: String?
+    /// When the controller made the plan this source came with (ISO 8601, UTC). A catch-up refuses
+    /// a signed plan older than the newest plan the host ran, so a store cannot serve an old one again.
+    public var issuedAt: String?
 
     public init(address: String, port: Int = 22, user: String = "root", path: String, waitMs: Int, webhook: String? = nil,
-                hostKeys: [String]? = nil, signer: String? = nil) {
+                hostKeys: [String]? = nil, signer: String? = nil, issuedAt: String? = nil) {
         self.signer = signer
+        self.issuedAt = issuedAt
         self.address = address
         self.port = port
         self.user = user

@@ -4,6 +4,8 @@ public struct Planner: Sendable {
     public let app: AppConfig
     /// The deploying controller's public key; with a release store, hosts run only plans it signed.
     public var planSigner: String?
+    /// When this command made its plans (ISO 8601, UTC), carried with the signer.
+    public var plansIssuedAt: String?
 
     public init(app: AppConfig, planSigner: String? = nil) {
         self.app = app
@@ -83,7 +85,7 @@ public struct Planner: Sendable {
         return CatchUpSource(address: store.address ?? host.address, port: store.port ?? host.port ?? 22,
                              user: host.user ?? "root", path: store.path, waitMs: store.waitMs,
                              webhook: app.notify?.webhook, hostKeys: storeHostKeys.isEmpty ? nil : storeHostKeys,
-                             signer: planSigner)
+                             signer: planSigner, issuedAt: planSigner == nil ? nil : plansIssuedAt)
     }
 
     /// The store host, when the app has a `release_store`.

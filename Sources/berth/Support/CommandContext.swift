@@ -75,6 +75,9 @@ struct CommandContext {
         }
         context.deployKey = key
         context.planner.planSigner = key.publicKey
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        context.planner.plansIssuedAt = formatter.string(from: Date())
         return context
     }
 
