@@ -149,6 +149,21 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: store.layout.publishLock))
     }
 
+    @Test func aPublishWaitsForTheOneBeforeIt() async throws {
+        defer { dir.remove() }
+        try FileManager.default.createDirectory(atPath: "\(dir.path)/store", withIntermediateDirectories: true)
+        let held = try FileLock.acquire(store.layout.publishLock)
+        let request = try request(host.release("1.0.0"))
+        let archive = try host.archive("1.0.0")
+        let store = self.store
+        let publishing = Task { try await store.publish(request, archive: .file(archive), events: CollectingSink()) }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try store.desired() == nil, "nothing is published while another publish holds the lock")
+        held.release()
+        try await publishing.value
+        #expect(try store.desired()?.release == request.release)
+    }
+
     /// Many engines rewriting one `authorized_keys` at once (threads here; processes on a store
     /// host): each environment's line survives.
     @Test func concurrentPublishesOfManyEnvironmentsKeepEveryKeyLine() throws {
