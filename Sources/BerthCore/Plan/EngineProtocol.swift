@@ -27,12 +27,24 @@ public struct StateQuery: Codable, Sendable, Equatable {
     public var root: String
     /// For `history`: how many entries, newest first.
     public var limit: Int?
+    /// Where units and nginx sites live (nil: the defaults); engine tests set them.
+    public var systemdDir: String?
+    public var nginxDir: String?
 
-    public init(app: String, env: String, root: String = HostLayout.defaultRoot, limit: Int? = nil) {
+    public init(app: String, env: String, root: String = HostLayout.defaultRoot, limit: Int? = nil,
+                systemdDir: String? = nil, nginxDir: String? = nil) {
         self.app = app
         self.env = env
         self.root = root
         self.limit = limit
+        self.systemdDir = systemdDir
+        self.nginxDir = nginxDir
+    }
+
+    public var layout: HostLayout {
+        let defaults = HostLayout(root: root, app: app, env: env)
+        return HostLayout(root: root, app: app, env: env, systemdDir: systemdDir ?? defaults.systemdDir,
+                          nginxDir: nginxDir ?? defaults.nginxDir)
     }
 }
 
