@@ -56,16 +56,18 @@ public struct ServingState: Sendable {
 
         var recorded: Manifest?
         var manifestProblem: String?
-        do { recorded = try store.manifest() } catch { manifestProblem = error.description }
+        do {
+            if let bytes = try Files.read(layout.manifestFile) { recorded = try EngineJSON.decode(Manifest.self, from: bytes) }
+        } catch {
+            manifestProblem = EngineJSON.describe(error)
+        }
         if let problem = manifestProblem { findings.append("manifest.json could not be read (\(problem.trimmingSuffix(".")))") }
 
         var intent: SwitchIntent?
-        if Files.exists(layout.intentFile) {
-            do {
-                intent = try EngineJSON.decodeFile(SwitchIntent.self, at: layout.intentFile, remedy: "it is removed")
-            } catch {
-                findings.append("intent.json could not be read (\(error.description.trimmingSuffix(".")))")
-            }
+        do {
+            if let bytes = try Files.read(layout.intentFile) { intent = try EngineJSON.decode(SwitchIntent.self, from: bytes) }
+        } catch {
+            findings.append("intent.json could not be read (\(EngineJSON.describe(error).trimmingSuffix(".")))")
         }
         let site = (try? Files.readString(layout.nginxSiteFile)) ?? nil
         let history = (try? store.history()) ?? []
@@ -131,8 +133,10 @@ public struct ServingState: Sendable {
             services = intent.services
         } else if let intent, intent.previousSlot == routed, intent.previousRelease?.id == release.id {
             services = intent.previousServices
-        } else {
+        } else if !fallbackServices.isEmpty {
             services = fallbackServices
+        } else {
+            services = Self.servicesWithInstanceFiles(layout: layout, slot: routed)
         }
 
         let kept: [ReleaseRef]
@@ -175,6 +179,17 @@ public struct ServingState: Sendable {
         }
         return ServingState(routedSlot: routed, manifest: manifest, findings: findings, intent: intent,
                             siteUnconfirmed: unconfirmed, recorded: recorded)
+    }
+
+    /// When no record knows the services (a status query of a host whose manifest is lost): the
+    /// services whose instance env file exists for `slot`, by name only (enough to show units).
+    static func servicesWithInstanceFiles(layout: HostLayout, slot: Slot) -> [ServicePlan] {
+        let names = ((try? Files.list(layout.runDir)) ?? []).compactMap { file -> String? in
+            guard let at = file.lastIndex(of: "@") else { return nil }
+            let name = String(file[..<at])
+            return layout.instanceEnvFile(service: name, slot: slot) == "\(layout.runDir)/\(file)" ? name : nil
+        }
+        return names.map { ServicePlan(name: $0, command: "", port: nil, health: nil, proxied: false, stopTimeoutMs: 1) }
     }
 
     /// Services by name, the first of each name.

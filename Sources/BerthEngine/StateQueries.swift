@@ -22,7 +22,7 @@ public struct StateQueries {
         let state = await ServingState.read(layout: layout, fallbackServices: [], system: system)
         let manifest = state.manifest
         let note = state.findings.isEmpty ? nil
-            : "the records of this host lag behind what serves (\(state.findings.joined(separator: "; "))); shown as the host is, and the next deploy repairs them."
+            : "the records of this host lag behind what serves: \(state.findings.joined(separator: "; ")). Shown as the host is; the next deploy repairs them."
         var units: [String] = []
         for service in manifest?.services ?? [] {
             for slot in Slot.allCases { units.append(layout.unitName(service: service.name, slot: slot)) }
