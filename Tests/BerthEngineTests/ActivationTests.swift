@@ -1,5 +1,6 @@
 import BerthCore
 import BerthEngine
+import BerthTestSupport
 import Foundation
 import Testing
 
@@ -507,6 +508,15 @@ final class Host {
         host.system.nginxComplaint = nil
         #expect(try await host.status() == 0)
         #expect(host.events.events.first { $0.event == .state }?.message == nil)
+    }
+}
+
+@Suite struct StepListTests {
+    @Test func theOrderedStepsAreTheOnesEventsNameAndTheDocsList() throws {
+        #expect(ReleaseActivation.steps.map(\.name) == ActivationSteps.names)
+        let docs = try String(contentsOfFile: Repository.root.appendingPathComponent("docs/cli.md").path, encoding: .utf8)
+        let listed = ActivationSteps.names.map { "`\($0)`" }.joined(separator: ", ")
+        #expect(docs.replacingOccurrences(of: "\n  ", with: " ").contains(listed), "docs/cli.md should list the steps as: \(listed)")
     }
 }
 

@@ -25,7 +25,7 @@ extension Integration {
             let first = try berth.run(["deploy"], in: app.directory, sshConfig: testbed.sshConfig)
             #expect(first.status == 0, "\(first.combined)")
 
-            for boundary in ReleaseActivationSteps.names {
+            for boundary in ActivationSteps.names {
                 try app.setVersion("killed-\(boundary)")
                 try Self.fault("after:\(boundary)", app: app, on: "h1", testbed)
                 let killed = try berth.run(["deploy"], in: app.directory, sshConfig: testbed.sshConfig)
@@ -182,10 +182,4 @@ extension Integration {
             return (output, [try fresh.stop(), try kept.stop()])
         }
     }
-}
-
-/// The engine's step names, as docs/cli.md lists them (IntegrationTests do not link the engine).
-enum ReleaseActivationSteps {
-    static let names = ["lock", "release", "env", "units", "start", "health", "intent", "switch", "drain",
-                        "stop-old", "record", "prune"]
 }

@@ -20,6 +20,13 @@ public enum EngineCommand: String, Codable, Sendable, CaseIterable {
     case storeStatus = "store-status"
 }
 
+/// The steps of an activation (deploy, rollback, catch-up), in order, as `step` events name them.
+/// The engine's `ReleaseActivation.steps` says what a failure undoes at each.
+public enum ActivationSteps {
+    public static let names = ["lock", "release", "env", "units", "start", "health", "intent", "switch", "drain",
+                               "stop-old", "record", "prune"]
+}
+
 /// Input of the read-only and lock commands.
 public struct StateQuery: Codable, Sendable, Equatable {
     public var app: String
