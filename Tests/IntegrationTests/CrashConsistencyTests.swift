@@ -20,6 +20,7 @@ extension Integration {
             let berth = try BerthCLI.locate()
             let app = try Self.app(on: "h1")
             defer { app.remove() }
+            defer { Self.removeApp(app, on: "h1", testbed) }
             let address = testbed.address(of: "h1")
             try app.setVersion("1.0.0")
             let first = try berth.run(["deploy"], in: app.directory, sshConfig: testbed.sshConfig)
@@ -94,6 +95,7 @@ extension Integration {
             let berth = try BerthCLI.locate()
             let app = try Self.app(on: "h1")
             defer { app.remove() }
+            defer { Self.removeApp(app, on: "h1", testbed) }
             let address = testbed.address(of: "h1")
             try app.setVersion("1.0.0")
             #expect(try berth.run(["deploy"], in: app.directory, sshConfig: testbed.sshConfig).status == 0)
@@ -125,6 +127,7 @@ extension Integration {
             let berth = try BerthCLI.locate()
             let app = try Self.app(on: "h2")
             defer { app.remove() }
+            defer { Self.removeApp(app, on: "h2", testbed) }
             defer { _ = try? testbed.ensureUp(hosts: 2) }
             let address = testbed.address(of: "h2")
             try app.setVersion("1.0.0")
@@ -162,6 +165,17 @@ extension Integration {
         static func app(on host: String) throws -> AppWorkspace {
             try AppWorkspace.make(appName: DeployTests.freshName("crash"), hosts: [host], port: DeployTests.freshPort(),
                                   domain: "\(DeployTests.freshName("crash")).test")
+        }
+
+        /// Stops and removes what `app` left on `host` (its units, links, site and state), so the
+        /// fleet does not collect running test apps.
+        static func removeApp(_ app: AppWorkspace, on host: String, _ testbed: Testbed) {
+            let layout = HostLayout(app: app.appName, env: "production")
+            let services = ["web", "worker"]
+            let units = services.flatMap { service in Slot.allCases.map { layout.unitName(service: service, slot: $0) } }
+            let paths = [layout.appDir, layout.nginxSiteFile] + services.map { layout.templateUnitFile(service: $0) }
+                + units.map { "\(layout.systemdDir)/multi-user.target.wants/\($0)" }
+            _ = try? testbed.run(on: host, "systemctl stop \(units.joined(separator: " ")); rm -rf \(paths.joined(separator: " ")); systemctl reset-failed \(units.joined(separator: " ")) 2>/dev/null; systemctl daemon-reload; systemctl reload nginx")
         }
 
         /// Arms the engine's test fault hook for the next activation of `app` on `host`.
