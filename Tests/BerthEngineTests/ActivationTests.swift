@@ -335,7 +335,7 @@ final class Host {
         let layout = HostLayout(root: dir.path, app: "hello", env: "production")
         try FileManager.default.createDirectory(atPath: layout.appDir, withIntermediateDirectories: true)
         try "{}".write(toFile: layout.manifestFile, atomically: true, encoding: .utf8)
-        #expect(throws: EngineError.internal("\(layout.manifestFile) cannot be read (the key 'app' is missing at the top level); restore it from history.jsonl or remove it")) {
+        #expect(throws: EngineError.internal("\(layout.manifestFile) cannot be read (the key 'app' is missing at the top level); the next deploy rebuilds it from what serves")) {
             try StateStore(layout: layout).manifest()
         }
     }
