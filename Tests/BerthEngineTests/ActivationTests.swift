@@ -476,7 +476,7 @@ final class Host {
         let site = try #require(host.read(host.layout.nginxSiteFile))
         let routed = try #require(NginxSite.routedSlot(in: site))
         for service in host.services.map(\.name) {
-            #expect(HostFiles(layout: host.layout).isEnabled(service: service, slot: routed), "\(service)@\(routed) is not enabled for boot after a crash at \(boundary)")
+            #expect(HostFiles(layout: host.layout).isEnabled(service: service, slot: routed), "\(service)@\(routed.rawValue) is not enabled for boot after a crash at \(boundary)")
         }
 
         host.system.log = []
