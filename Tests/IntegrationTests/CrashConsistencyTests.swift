@@ -175,7 +175,7 @@ extension Integration {
             let units = services.flatMap { service in Slot.allCases.map { layout.unitName(service: service, slot: $0) } }
             let paths = [layout.appDir, layout.nginxSiteFile] + services.map { layout.templateUnitFile(service: $0) }
                 + units.map { "\(layout.systemdDir)/multi-user.target.wants/\($0)" }
-            _ = try? testbed.run(on: host, "systemctl stop \(units.joined(separator: " ")); rm -rf \(paths.joined(separator: " ")); systemctl reset-failed \(units.joined(separator: " ")) 2>/dev/null; systemctl daemon-reload; systemctl reload nginx")
+            _ = try? testbed.run(on: host, "systemctl stop \(units.joined(separator: " ")); rm -rf \(paths.joined(separator: " ")); rmdir \((layout.appDir as NSString).deletingLastPathComponent) 2>/dev/null; systemctl reset-failed \(units.joined(separator: " ")) 2>/dev/null; systemctl daemon-reload; systemctl reload nginx")
         }
 
         /// Arms the engine's test fault hook for the next activation of `app` on `host`.
