@@ -70,7 +70,14 @@ public struct ServingState: Sendable {
             findings.append("intent.json could not be read (\(EngineJSON.describe(error).trimmingSuffix(".")))")
         }
         let site = (try? Files.readString(layout.nginxSiteFile)) ?? nil
-        let history = (try? store.history()) ?? []
+        // Read only when a record lacks a release's label (history.jsonl grows with every deploy).
+        var historyCache: [HistoryEntry]?
+        func history() -> [HistoryEntry] {
+            if let historyCache { return historyCache }
+            let entries = (try? store.history()) ?? []
+            historyCache = entries
+            return entries
+        }
         let known = Self.union([recorded?.services ?? [], intent?.services ?? [], intent?.previousServices ?? [], fallbackServices])
 
         // Where traffic goes.
@@ -115,8 +122,8 @@ public struct ServingState: Sendable {
            Files.directory(of: target) == layout.releasesDir, releaseStore.isPresent(Files.baseName(of: target)) {
             let id = Files.baseName(of: target)
             let refs = [recorded?.current, intent?.release, intent?.previousRelease].compactMap { $0 } + (recorded?.releases ?? [])
-                + history.compactMap(\.release)
-            release = refs.first { $0.id == id } ?? ReleaseRef(id: id, label: id, createdAt: "")
+            release = refs.first { $0.id == id } ?? history().compactMap(\.release).first { $0.id == id }
+                ?? ReleaseRef(id: id, label: id, createdAt: "")
         }
         guard let routed, let release else {
             if intent != nil, let intent {
@@ -145,6 +152,7 @@ public struct ServingState: Sendable {
         } else {
             // Newest first, as history saw them activated; the rest after.
             var order: [String] = [release.id]
+            let history = history()
             for entry in history { if let id = entry.release?.id, !order.contains(id) { order.append(id) } }
             let present = releaseStore.ids()
             order = order.filter { present.contains($0) } + present.filter { !order.contains($0) }
