@@ -58,6 +58,13 @@ public final class DeployLock {
         fd = -1
     }
 
+    /// Lets go of the lock but keeps the record, as a holder that dies does (test hook only).
+    func abandon() {
+        guard fd >= 0 else { return }
+        close(fd)
+        fd = -1
+    }
+
     deinit { release() }
 
     /// free, held (with the holder's record) or stale (with the dead deploy's record).

@@ -45,7 +45,7 @@ public enum Files {
     }
 
     /// Replaces `path` with `contents` so that readers see the old or the new file, never a mix:
-    /// write a temporary file beside it, then rename over. `durable` also syncs the data first.
+    /// write a temporary file beside it, then rename over. `durable` also syncs the data first and the directory after the rename.
     public static func writeAtomically(_ path: String, _ contents: String, mode: mode_t = 0o644,
                                        durable: Bool = false) throws(SystemCallError) {
         let temporary = "\(directory(of: path))/.\(baseName(of: path)).berth-\(getpid())"
@@ -68,6 +68,15 @@ public enum Files {
             unlink(temporary)
             throw SystemCallError("replace", path, code: code)
         }
+        if durable { try syncDirectory(directory(of: path)) }
+    }
+
+    /// Syncs a directory, so the renames, links and removals in it survive a power cut.
+    public static func syncDirectory(_ path: String) throws(SystemCallError) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw SystemCallError("open the directory", path) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw SystemCallError("sync", path) }
     }
 
     /// Appends `contents` with one `write` on an `O_APPEND` descriptor, so concurrent appenders

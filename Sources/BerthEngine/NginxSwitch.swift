@@ -36,16 +36,31 @@ public struct NginxSwitch {
         do { previous = try Files.readString(siteFile) } catch { throw StepFailure("\(error).") }
         guard previous != site else { return nil }
         try write(site)
+        return try await load(restoring: .some(previous))
+    }
 
+    /// Has nginx check and load the site as it is on disk, so that what nginx routes to is what
+    /// the file says (after a crash between writing the site and the reload, it may not be).
+    /// Returns every worker that ran before, to drain: also those an earlier reload left draining.
+    public func reloadAsIs() async throws(StepFailure) -> Drain? {
+        try await load(restoring: nil)
+    }
+
+    /// nginx -t, then a graceful reload (or a start when nginx does not run). `restoring`: the
+    /// site to put back on a failure (inner nil: remove it); nil: leave the file alone.
+    private func load(restoring previous: String??) async throws(StepFailure) -> Drain? {
+        func putBack() { if let previous { try? write(previous) } }
+        let back = previous == nil ? "" : "; the previous site is back"
         if let complaint = await system.testNginx() {
-            try? write(previous)
+            putBack()
+            if previous == nil { throw StepFailure("nginx rejects the site on disk (\(complaint)); fix or remove \(siteFile).") }
             throw StepFailure("nginx rejected the new site (\(complaint)); the previous site is back and still serves.")
         }
         guard let master = system.nginxMaster() else {
             do {
                 try await system.startNginx()
             } catch {
-                try? write(previous)
+                putBack()
                 throw StepFailure("nginx was not running and could not be started (\(error.message)).")
             }
             return nil
@@ -54,8 +69,8 @@ public struct NginxSwitch {
         do {
             try system.reloadNginx(master: master)
         } catch {
-            try? write(previous)
-            throw StepFailure("\(error.message); the previous site is back.")
+            putBack()
+            throw StepFailure("\(error.message)\(back).")
         }
         let waited = Stopwatch()
         while waited.milliseconds < reloadLimitMilliseconds {
@@ -64,9 +79,9 @@ public struct NginxSwitch {
             }
             await pause(milliseconds: 2)
         }
-        try? write(previous)
-        try? system.reloadNginx(master: master)
-        throw StepFailure("nginx started no new workers within \(reloadLimitMilliseconds / 1000) s of the reload; the previous site is back (see nginx's error log).")
+        putBack()
+        if previous != nil { try? system.reloadNginx(master: master) }
+        throw StepFailure("nginx started no new workers within \(reloadLimitMilliseconds / 1000) s of the reload\(back) (see nginx's error log).")
     }
 
     /// Waits until the old workers have exited; false if some still run after `limitMilliseconds`.
@@ -83,9 +98,11 @@ public struct NginxSwitch {
         do {
             if let site {
                 try Files.makeDirectories(Files.directory(of: siteFile))
-                try Files.writeAtomically(siteFile, site, mode: 0o644)
+                try Files.writeAtomically(siteFile, site, mode: 0o644, durable: true)
             } else {
                 try Files.remove(siteFile)
+                let directory = Files.directory(of: siteFile)
+                if Files.kind(directory) == .directory { try Files.syncDirectory(directory) }
             }
         } catch {
             throw StepFailure("\(error).")

@@ -166,8 +166,11 @@ public enum PlanCheck {
         for (what, value) in [("app", query.app), ("env", query.env)] where !isName(value) {
             throw .badInput("the query is invalid: \(what) '\(value)' must be letters, digits, '.', '_' or '-'.")
         }
-        guard query.root.hasPrefix("/"), !query.root.split(separator: "/").contains("..") else {
-            throw .badInput("the query is invalid: root '\(query.root)' must be an absolute path.")
+        for (what, path) in [("root", query.root), ("systemdDir", query.systemdDir), ("nginxDir", query.nginxDir)] {
+            guard let path else { continue }
+            guard path.hasPrefix("/"), !path.contains("\n"), !path.split(separator: "/").contains("..") else {
+                throw .badInput("the query is invalid: \(what) '\(path)' must be an absolute path.")
+            }
         }
         if let limit = query.limit, limit < 0 { throw .badInput("the query is invalid: limit must not be negative.") }
     }

@@ -1,4 +1,5 @@
 import BerthCore
+import Glibc
 
 /// What tests change about a run; the defaults are what a host needs.
 public struct EngineSettings: Sendable {
@@ -11,6 +12,11 @@ public struct EngineSettings: Sendable {
     public var authorizedKeysFile = CatchUpStore.defaultAuthorizedKeysFile()
     /// How often a booting host retries the release store while it waits.
     public var catchUpRetryMilliseconds = 2_000
+    /// A test hook that stops the activation at a step boundary (see `EngineFault`); nil: read
+    /// `BERTH_ENGINE_FAULT` and the environment's fault file, which are normally absent.
+    public var fault: EngineFault?
+    /// `BERTH_ENGINE_FAULT` as the engine process found it (set by `berth-engine`'s main).
+    public var faultVariable: String?
 
     public init() {}
 }
@@ -22,10 +28,32 @@ public struct EngineSettings: Sendable {
 /// units restored) and the previous release keeps serving untouched: outcome `rolled-back`. After
 /// the switch the new release serves; later problems are warnings (or `failed` if the result
 /// cannot be recorded).
+///
+/// Which slot serves is never taken from the manifest alone: before anything else the activation
+/// reads what is true on the host (`ServingState`: the nginx site, the intent record, the links),
+/// and when the records lag behind (a crash after the switch, a full disk at `record`, a lost or
+/// corrupt manifest) it repairs them first, says so, and only then deploys into the other slot.
 public final class ReleaseActivation {
-    /// Every step a deploy reports, in order.
-    public static let stepNames = ["lock", "release", "env", "units", "start", "health", "switch", "drain",
-                                   "stop-old", "record", "prune"]
+    /// Every step a deploy reports, in order, with what a failure before the switch undoes. The
+    /// `intent` record is written and synced before the switch; a crash after it is finished
+    /// (or undone) by the next activation from the host's own state.
+    public static let steps: [(name: String, undo: String)] = [
+        ("lock", "the lock is let go (a crash leaves a stale record, taken over by the next deploy)"),
+        ("release", "nothing: releases are content-addressed and kept"),
+        ("env", "the previous env file is written back"),
+        ("units", "the previous unit files are written back and systemd reloaded"),
+        ("start", "the new slot is stopped"),
+        ("health", "nothing: it only checks"),
+        ("intent", "the new slot's boot links and the intent record are removed"),
+        ("switch", "the previous site is written back and nginx reloaded"),
+        // From here on the new release serves and nothing is undone.
+        ("drain", "never undone"),
+        ("stop-old", "never undone"),
+        ("record", "never undone (a failure leaves the intent for the next deploy to finish)"),
+        ("prune", "never undone"),
+    ]
+    /// `ActivationSteps.names` (a test checks that `steps` lists the same, in the same order).
+    public static let stepNames = ActivationSteps.names
 
     let plan: DeployPlan
     let layout: HostLayout
@@ -39,6 +67,8 @@ public final class ReleaseActivation {
     let startedAt: String
     private var timings: [StepTiming] = []
     private var undo = Undo()
+    private var lock: DeployLock?
+    private var fault: EngineFault?
 
     /// What to put back if the new release does not make it to the switch.
     private struct Undo {
@@ -50,6 +80,10 @@ public final class ReleaseActivation {
         var startedUnits: [String] = []
         /// When the new slot was started, for its journal (`Timestamp.microseconds()`).
         var startedAt: Int64?
+        /// Services whose new-slot boot links the intent step made.
+        var enabled: [String] = []
+        var enabledSlot: Slot?
+        var intent = false
     }
 
     public init(plan: DeployPlan, system: any SystemControl, events: any EventSink, settings: EngineSettings = EngineSettings()) {
@@ -77,11 +111,17 @@ public final class ReleaseActivation {
             events.emit(EngineEvent(event: .error, message: error.description))
             return error.exitCode
         }
+        self.lock = lock
         defer { lock.release() }
         if let stale = lock.takenOver {
             warn("took over a stale lock left by \(DeployLockText.holder(stale)); that deploy died before it finished.")
         }
+        let (fault, announcement) = EngineFault.load(configured: settings.fault, environmentText: settings.faultVariable,
+                                                     file: layout.engineFaultFile)
+        self.fault = fault
+        if let announcement { warn(announcement) }
         finished("lock", watch)
+        await boundary("lock")
         do {
             return try await activate()
         } catch {
@@ -107,11 +147,13 @@ public final class ReleaseActivation {
     }
 
     private func activate() async throws(EngineError) -> Int32 {
-        let manifest = try store.manifest()
+        let state = try await repair(await ServingState.read(layout: layout, fallbackServices: plan.services, system: system))
+        let manifest = state.manifest
         let target = try target(in: manifest)
         let previous = manifest?.current
         let activeSlot = previous == nil ? nil : manifest?.activeSlot
-        let slot = activeSlot?.other ?? .blue
+        // Never the slot nginx routes to, whatever a record says.
+        let slot = (state.routedSlot ?? activeSlot)?.other ?? .blue
         let services = plan.kind == .rollback && plan.services.isEmpty ? (manifest?.services ?? []) : plan.services
         let appEnvironment = files.appEnvironment(plan.environment)
 
@@ -119,7 +161,7 @@ public final class ReleaseActivation {
            await isRunningAsPlanned(target, slot: activeSlot, services: services, appEnvironment: appEnvironment,
                                     manifest: manifest) {
             if plan.kind == .deploy { events.emit(EngineEvent(event: .releaseNeeded, present: true)) }
-            for name in Self.stepNames.dropFirst() { skipped(name) }
+            for name in Self.stepNames.dropFirst() { await skippedStep(name) }
             let outcome = DeployOutcome(result: .unchanged, release: target.id, previousRelease: previous?.id,
                                         slot: activeSlot, steps: timings)
             // A catch-up runs at every boot; only the ones that changed something are history.
@@ -140,7 +182,9 @@ public final class ReleaseActivation {
             try await step("units") { () throws(StepFailure) in
                 try await installUnits(services, slot: slot, release: target.id)
             }
-            try await step("start") { () throws(StepFailure) in try await start(services, slot: slot, release: target) }
+            try await step("start") { () throws(StepFailure) in
+                try await start(services, slot: slot, release: target, routed: state.routedSlot)
+            }
             try await step("health") { () throws(StepFailure) in
                 var gate = HealthGate(system: system, layout: layout)
                 gate.probe = settings.healthProbe
@@ -148,8 +192,12 @@ public final class ReleaseActivation {
                 try await gate.check(services, slot: slot)
             }
             let site = site(services, slot: slot)
+            try await step("intent") { () throws(StepFailure) in
+                try writeIntent(target, slot: slot, services: services, previous: previous, previousSlot: activeSlot,
+                                previousServices: manifest?.services ?? [], site: site)
+            }
             if site == nil, !Files.exists(layout.nginxSiteFile) {
-                skipped("switch")
+                await skippedStep("switch")
                 drain = nil
             } else {
                 drain = try await step("switch") { () throws(StepFailure) in try await nginx.apply(site) }
@@ -172,7 +220,7 @@ public final class ReleaseActivation {
                 }
             }
         } else {
-            skipped("drain")
+            await skippedStep("drain")
         }
         await step("stop-old") { await stopOld(manifest, activeSlot: activeSlot, services: services, slot: slot) }
 
@@ -183,11 +231,16 @@ public final class ReleaseActivation {
             try await step("record") { () throws(StepFailure) in
                 do {
                     try Files.replaceSymlink(layout.currentLink, to: layout.releaseDir(target.id))
+                    if fault?.failsRecord == true {
+                        throw SystemCallError("write", "\(layout.manifestFile) (a full disk, simulated by the test fault hook)", code: ENOSPC)
+                    }
                     try store.save(current)
                     try store.append(historyEntry(target, DeployOutcome(
                         result: .deployed, release: target.id, previousRelease: previous?.id, slot: slot, steps: timings)))
+                    try Files.remove(layout.intentFile)
+                    try Files.syncDirectory(layout.appDir)
                 } catch {
-                    throw StepFailure("release \(target.id) serves from the \(slot.rawValue) slot, but \(error); run 'berth status' before the next deploy.")
+                    throw StepFailure("release \(target.id) serves from the \(slot.rawValue) slot, but \(error); the next deploy repairs the records from what serves.")
                 }
             }
         } catch {
@@ -201,6 +254,109 @@ public final class ReleaseActivation {
         events.emit(EngineEvent(event: .outcome, outcome: DeployOutcome(
             result: .deployed, release: target.id, previousRelease: previous?.id, slot: slot, steps: timings)))
         return EngineExit.ok
+    }
+
+    // MARK: Repair
+
+    /// When the records disagree with what serves (`state.findings`), makes them true before the
+    /// activation goes on: nginx loads the site on disk and drains whatever workers an earlier
+    /// reload left (they may still carry requests to the other slot), the serving slot runs and
+    /// is the one enabled for boot, the other slot stops, and manifest, `current` and the intent
+    /// are rewritten. Says what it found and did (warnings and a `repair` history entry).
+    private func repair(_ found: ServingState) async throws(EngineError) -> ServingState {
+        guard !found.findings.isEmpty else { return found }
+        var state = found
+        warn("the records of this host lag behind what serves: \(found.findings.joined(separator: "; ")); repairing them from the host's own state before going on.")
+        var done: [String] = []
+        if Files.exists(layout.nginxSiteFile), state.routedSlot != nil {
+            var drain: NginxSwitch.Drain?
+            do {
+                drain = try await nginx.reloadAsIs()
+                done.append("had nginx load the site on disk (the \(state.routedSlot!.rawValue) slot)")
+            } catch {
+                guard state.siteUnconfirmed, let intent = state.intent else {
+                    throw .internal("could not repair the records: \(error.message)")
+                }
+                do { drain = try await nginx.apply(intent.previousSite) } catch { throw .internal("could not repair the records: \(error.message)") }
+                done.append("put back the site of the \(intent.previousSlot?.rawValue ?? "previous") slot, as nginx rejected the new one (\(error.message))")
+                state = await ServingState.read(layout: layout, fallbackServices: plan.services, system: system)
+            }
+            if let drain {
+                if await nginx.drain(drain, limitMilliseconds: settings.drainLimitMilliseconds) {
+                    done.append("waited for nginx's old workers to finish their requests")
+                } else {
+                    warn("nginx's old workers still ran \(settings.drainLimitMilliseconds / 1000) s after the reload (long requests?); going on anyway.")
+                }
+            }
+        }
+        let routed = state.routedSlot
+        let serving = state.manifest?.current == nil ? [] : (state.manifest?.services ?? [])
+        let names = ServingState.union([serving, state.recorded?.services ?? [], state.intent?.services ?? [],
+                                        state.intent?.previousServices ?? [], plan.services]).map(\.name)
+        if let routed, !serving.isEmpty {
+            let units = serving.map { layout.unitName(service: $0.name, slot: routed) }
+            let down = zip(units, await system.activeStates(units)).filter { $0.1 != "active" }.map(\.0)
+            if !down.isEmpty {
+                do {
+                    try await system.start(down)
+                    done.append("started \(down.joined(separator: ", ")), which nginx routes to")
+                } catch {
+                    warn("\(down.joined(separator: ", ")) should serve but did not start: \(error.message)")
+                }
+            }
+        }
+        let idleSlots = routed.map { [$0.other] } ?? Slot.allCases
+        do {
+            if let routed, !serving.isEmpty { try files.enable(services: serving.map(\.name), slot: routed) }
+            for idle in idleSlots { try files.disable(services: names, slot: idle) }
+            try syncBootLinks()
+        } catch {
+            throw .internal("could not repair the boot links: \(error)")
+        }
+        done.append(routed.map { "enabled the \($0.rawValue) slot for boot and disabled the \($0.other.rawValue) slot" }
+                    ?? "disabled both slots for boot, as none serves")
+        let idleUnits = idleSlots.flatMap { slot in names.map { layout.unitName(service: $0, slot: slot) } }
+        let running = zip(idleUnits, await system.activeStates(idleUnits)).filter { $0.1 != "inactive" && $0.1 != "failed" }.map(\.0)
+        if !running.isEmpty {
+            do {
+                try await system.stop(running)
+                done.append("stopped \(running.joined(separator: ", ")), which nginx no longer routes to")
+            } catch {
+                warn("could not stop \(running.joined(separator: ", ")): \(error.message)")
+            }
+        }
+        let repaired = state.manifest.map { manifest in
+            Manifest(app: manifest.app, env: manifest.env, current: manifest.current, activeSlot: manifest.activeSlot,
+                     releases: manifest.releases, services: manifest.services, updatedAt: Timestamp.now())
+        }
+        do {
+            if let repaired, let release = repaired.current {
+                try Files.replaceSymlink(layout.currentLink, to: layout.releaseDir(release.id))
+                try store.save(repaired)
+                done.append("rewrote manifest.json and the current link (\(DeployLockText.release(release)) in the \(repaired.activeSlot?.rawValue ?? "?") slot)")
+            }
+            try Files.remove(layout.intentFile)
+            try Files.syncDirectory(layout.appDir)
+        } catch {
+            throw .internal("could not repair the records: \(error)")
+        }
+        let message = "found: \(found.findings.joined(separator: "; ")); did: \(done.joined(separator: "; "))."
+        try? store.append(HistoryEntry(kind: .repair, release: repaired?.current, previousRelease: state.recorded?.current?.id,
+                                       result: .deployed, message: message, requestedBy: plan.requestedBy,
+                                       startedAt: startedAt, finishedAt: Timestamp.now(), steps: []))
+        warn("repaired this host's records: \(done.joined(separator: "; ")).")
+        state.manifest = repaired
+        state.recorded = repaired
+        state.findings = []
+        state.intent = nil
+        state.siteUnconfirmed = false
+        return state
+    }
+
+    /// Syncs the boot links' directory, so a power cut keeps what was just enabled or disabled.
+    private func syncBootLinks() throws(SystemCallError) {
+        let wants = Files.directory(of: files.wantsLink("x"))
+        if Files.kind(wants) == .directory { try Files.syncDirectory(wants) }
     }
 
     // MARK: Steps
@@ -302,8 +458,11 @@ public final class ReleaseActivation {
         }
     }
 
-    private func start(_ services: [ServicePlan], slot: Slot, release: ReleaseRef) async throws(StepFailure) {
+    private func start(_ services: [ServicePlan], slot: Slot, release: ReleaseRef, routed: Slot?) async throws(StepFailure) {
         let units = services.map { layout.unitName(service: $0.name, slot: slot) }
+        guard slot != routed else {
+            throw StepFailure("the \(slot.rawValue) slot is the one nginx routes to, so it is not replaced; nothing was changed.")
+        }
         let states = await system.activeStates(units)
         let leftovers = zip(units, states).filter { $0.1 != "inactive" && $0.1 != "failed" }.map(\.0)
         undo.startedUnits = units
@@ -326,7 +485,30 @@ public final class ReleaseActivation {
         }
     }
 
-    /// After a failure before the switch: stop the new slot, restore env file and units.
+    /// Records (synced) the switch about to be made, then enables the new slot for boot beside the
+    /// old one: from here a crash or a power cut boots both slots, and nginx loads either site.
+    private func writeIntent(_ release: ReleaseRef, slot: Slot, services: [ServicePlan], previous: ReleaseRef?,
+                             previousSlot: Slot?, previousServices: [ServicePlan], site: String?) throws(StepFailure) {
+        do {
+            let intent = SwitchIntent(kind: plan.kind, release: release, slot: slot, services: services,
+                                      previousRelease: previous, previousSlot: previousSlot, previousServices: previousServices,
+                                      previousSite: try Files.readString(layout.nginxSiteFile), site: site,
+                                      requestedBy: plan.requestedBy, startedAt: startedAt)
+            let json = (try? EngineJSON.encodeLine(intent)) ?? "{}"
+            undo.intent = true
+            try Files.writeAtomically(layout.intentFile, json + "\n", mode: 0o644, durable: true)
+            let names = services.map(\.name).filter { !files.isEnabled(service: $0, slot: slot) }
+            undo.enabled = names
+            undo.enabledSlot = slot
+            try files.enable(services: names, slot: slot)
+            try syncBootLinks()
+        } catch {
+            throw StepFailure("\(error).")
+        }
+    }
+
+    /// After a failure before the switch: stop the new slot, restore env file and units, remove
+    /// the new slot's boot links and, last, the intent.
     private func putBack() async {
         if !undo.startedUnits.isEmpty { try? await system.stop(undo.startedUnits) }
         if let previous = undo.appEnvironment {
@@ -336,6 +518,11 @@ public final class ReleaseActivation {
             if let previous { try? Files.writeAtomically(path, previous, mode: 0o644) } else { try? Files.remove(path) }
         }
         if undo.reloadSystemd { try? await system.daemonReload() }
+        if let slot = undo.enabledSlot, !undo.enabled.isEmpty {
+            try? files.disable(services: undo.enabled, slot: slot)
+            try? syncBootLinks()
+        }
+        if undo.intent { try? Files.remove(layout.intentFile) }
     }
 
     /// Enables the new slot for boot, disables and stops the old one, and removes services that
@@ -352,6 +539,7 @@ public final class ReleaseActivation {
                 stop += previousNames.map { layout.unitName(service: $0, slot: activeSlot) }
             }
             stop += removed.map { layout.unitName(service: $0, slot: slot) }
+            try syncBootLinks()
             try await system.stop(stop)
             for service in removed { try files.removeService(service) }
             if !removed.isEmpty { try await system.daemonReload() }
@@ -406,6 +594,7 @@ public final class ReleaseActivation {
         do {
             let value = try await body()
             finished(name, watch)
+            await boundary(name)
             return value
         } catch {
             timings.append(StepTiming(step: name, ms: watch.milliseconds))
@@ -419,6 +608,18 @@ public final class ReleaseActivation {
         let watch = Stopwatch()
         await body()
         finished(name, watch)
+        await boundary(name)
+    }
+
+    private func skippedStep(_ name: String) async {
+        skipped(name)
+        await boundary(name)
+    }
+
+    /// The end of a step: where the test fault hook, when one is active, acts.
+    private func boundary(_ name: String) async {
+        guard let fault else { return }
+        await fault.reached(name, announce: warn, letLockGo: { lock?.abandon() })
     }
 
     private func finished(_ name: String, _ watch: Stopwatch) {

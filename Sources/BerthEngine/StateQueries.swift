@@ -11,19 +11,24 @@ public struct StateQueries {
         self.query = query
         self.system = system
         self.events = events
-        layout = HostLayout(root: query.root, app: query.app, env: query.env)
+        layout = query.layout
     }
 
     /// One `state` event: the manifest (nil if never deployed), the lock, and every instance of
-    /// the manifest's services in both slots as systemd sees it.
+    /// the manifest's services in both slots as systemd sees it. The manifest is what serves
+    /// (`ServingState`): when the one on disk lags behind or cannot be read, the event carries the
+    /// one rebuilt from the host and a `message` saying so; nothing is written.
     public func status() async throws(EngineError) {
-        let manifest = try StateStore(layout: layout).manifest()
+        let state = await ServingState.read(layout: layout, fallbackServices: [], system: system)
+        let manifest = state.manifest
+        let note = state.findings.isEmpty ? nil
+            : "the records of this host lag behind what serves: \(state.findings.joined(separator: "; ")). Shown as the host is; the next deploy repairs them."
         var units: [String] = []
         for service in manifest?.services ?? [] {
             for slot in Slot.allCases { units.append(layout.unitName(service: service.name, slot: slot)) }
         }
         let states = await system.activeStates(units)
-        events.emit(EngineEvent(event: .state, manifest: manifest, lock: DeployLock.inspect(layout.lockFile),
+        events.emit(EngineEvent(event: .state, message: note, manifest: manifest, lock: DeployLock.inspect(layout.lockFile),
                                 units: zip(units, states).map { UnitState(unit: $0.0, active: $0.1) }))
     }
 

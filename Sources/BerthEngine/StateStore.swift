@@ -11,7 +11,7 @@ public struct StateStore {
 
     /// The manifest, or nil if this environment was never deployed here.
     public func manifest() throws(EngineError) -> Manifest? {
-        try EngineJSON.decodeFile(Manifest.self, at: layout.manifestFile, remedy: "restore it from history.jsonl or remove it")
+        try EngineJSON.decodeFile(Manifest.self, at: layout.manifestFile, remedy: "the next deploy rebuilds it from what serves")
     }
 
     /// Replaces the manifest in one rename, synced, so a crash leaves the old or the new one.

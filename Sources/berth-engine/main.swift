@@ -15,7 +15,10 @@ if getenv("PATH") == nil {
     setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1)
 }
 
-let engine = Engine()
+// A test hook only (see EngineFault): normally unset.
+var settings = EngineSettings()
+settings.faultVariable = EngineFault.fromEnvironment()
+let engine = Engine(settings: settings)
 let arguments = Array(CommandLine.arguments.dropFirst())
 
 func complain(_ message: String, _ status: Int32) -> Never {

@@ -1,5 +1,6 @@
 import BerthCore
 import BerthEngine
+import BerthTestSupport
 import Foundation
 import Testing
 
@@ -14,6 +15,7 @@ final class Host {
     var services = [Samples.unprobedWeb, Samples.worker]
     var keep = 5
     var catchUp: CatchUpSource?
+    var fault: EngineFault?
 
     init() throws {
         dir = try TemporaryDirectory()
@@ -61,12 +63,21 @@ final class Host {
         var settings = EngineSettings()
         settings.releaseSource = .file(archive ?? "/nonexistent.tar.gz")
         settings.drainLimitMilliseconds = 1000
+        settings.fault = fault
         let input = Array(try JSONEncoder().encode(plan))
         return await Engine(system: system, events: events, settings: settings).run(command.rawValue, input: input)
     }
 
     func deploy(_ version: String, id: String? = nil) async throws -> Int32 {
         try await run(.deploy, plan(.deploy, Samples.release(id ?? self.id(version), label: version)), archive: try archive(version))
+    }
+
+    /// `status`, with this host's unit and site directories.
+    @discardableResult
+    func status() async throws -> Int32 {
+        events = CollectingSink()
+        let query = StateQuery(app: "hello", env: "production", root: layout.root, systemdDir: layout.systemdDir, nginxDir: layout.nginxDir)
+        return await Engine(system: system, events: events).run(EngineCommand.status.rawValue, input: Array(try JSONEncoder().encode(query)))
     }
 
     var outcome: DeployOutcome? { events.events.last { $0.event == .outcome }?.outcome }
@@ -85,7 +96,7 @@ final class Host {
         let host = try Host()
         #expect(try await host.deploy("1.0.0") == 0)
         #expect(host.stepLines == ["lock done", "release done", "env done", "units done", "start done", "health done",
-                                   "switch done", "drain done", "stop-old done", "record done", "prune done"])
+                                   "intent done", "switch done", "drain done", "stop-old done", "record done", "prune done"])
         #expect(host.events.events.contains { $0.event == .releaseNeeded && $0.present == false })
         let outcome = try #require(host.outcome)
         #expect(outcome.result == .deployed)
@@ -334,8 +345,224 @@ final class Host {
         let layout = HostLayout(root: dir.path, app: "hello", env: "production")
         try FileManager.default.createDirectory(atPath: layout.appDir, withIntermediateDirectories: true)
         try "{}".write(toFile: layout.manifestFile, atomically: true, encoding: .utf8)
-        #expect(throws: EngineError.internal("\(layout.manifestFile) cannot be read (the key 'app' is missing at the top level); restore it from history.jsonl or remove it")) {
+        #expect(throws: EngineError.internal("\(layout.manifestFile) cannot be read (the key 'app' is missing at the top level); the next deploy rebuilds it from what serves")) {
             try StateStore(layout: layout).manifest()
         }
+    }
+}
+
+/// Which slot serves comes from the host (nginx site, intent record, links), never from a manifest
+/// that may lag; a crash at any step boundary leaves a host that boots serving and that the next
+/// deploy repairs without stopping what nginx routes to.
+@Suite struct CrashConsistencyTests {
+    static let green = ["hello-production-web@green.service", "hello-production-worker@green.service"]
+    static let blue = ["hello-production-web@blue.service", "hello-production-worker@blue.service"]
+
+    /// The state a deploy of 2.0.0 leaves when it dies during its drain: nginx routes to green,
+    /// blue still runs (its old workers may still carry requests), the manifest still says 1.0.0 in blue.
+    static func killedDuringDrain() async throws -> (Host, Manifest) {
+        let host = try Host()
+        #expect(try await host.deploy("1.0.0") == 0)
+        let lagging = try #require(try host.manifest())
+        #expect(try await host.deploy("2.0.0") == 0)
+        try StateStore(layout: host.layout).save(lagging)
+        try FileManager.default.removeItem(atPath: host.layout.currentLink)
+        try FileManager.default.createSymbolicLink(atPath: host.layout.currentLink, withDestinationPath: host.layout.releaseDir("id-1.0.0"))
+        host.system.active.formUnion(blue)
+        host.system.log = []
+        return (host, lagging)
+    }
+
+    /// Whether `units` were first stopped after nginx's last reload (i.e. once it routed elsewhere).
+    static func stoppedOnlyAfterTheLastReload(_ units: [String], in log: [String]) -> Bool {
+        guard let stop = firstStop(of: units, in: log), let reload = log.lastIndex(of: "nginx reload") else { return false }
+        return stop > reload
+    }
+
+    /// Index of the first `stop` of one of `units` in the log, if any.
+    static func firstStop(of units: [String], in log: [String]) -> Int? {
+        log.firstIndex { $0.hasPrefix("stop") && units.contains(where: $0.contains) }
+    }
+
+    @Test func theNginxSiteWinsOverAManifestThatLags() async throws {
+        let (host, _) = try await Self.killedDuringDrain()
+        // status shows what serves, with a note, and writes nothing.
+        #expect(try await host.status() == 0)
+        let state = try #require(host.events.events.first { $0.event == .state })
+        #expect(state.manifest?.activeSlot == .green && state.manifest?.current?.id == "id-2.0.0", "\(state)")
+        #expect(state.message?.contains("manifest.json named id-1.0.0 (1.0.0) in the blue slot, but nginx routes to id-2.0.0 (2.0.0) in the green slot") == true, "\(String(describing: state.message))")
+        #expect(try host.manifest()?.activeSlot == .blue)
+
+        #expect(try await host.deploy("3.0.0") == 0)
+        #expect(host.outcome?.slot == .blue, "3.0.0 goes to the slot nginx does not route to")
+        #expect(host.outcome?.previousRelease == "id-2.0.0")
+        #expect(host.read(host.layout.nginxSiteFile)?.contains("traffic goes to the blue slot") == true)
+        #expect(host.warnings.contains { $0.hasPrefix("the records of this host lag behind what serves: manifest.json named id-1.0.0") }, "\(host.warnings)")
+        let history = try StateStore(layout: host.layout).history()
+        #expect(history.map(\.kind) == [.deploy, .repair, .deploy, .deploy], "\(history)")
+        #expect(history[1].release?.id == "id-2.0.0" && history[1].previousRelease == "id-1.0.0")
+        #expect(try host.manifest()?.releases.map(\.id) == ["id-3.0.0", "id-2.0.0", "id-1.0.0"])
+    }
+
+    @Test func aLeftoverUnitOnTheRoutedSlotIsNeverStopped() async throws {
+        let (host, _) = try await Self.killedDuringDrain()
+        #expect(try await host.deploy("3.0.0") == 0)
+        let log = host.system.log
+        // Green (routed) stops only after nginx moved to blue, i.e. after the last reload.
+        let lastReload = try #require(log.lastIndex(of: "nginx reload"))
+        let greenStop = try #require(Self.firstStop(of: Self.green, in: log), "\(log)")
+        #expect(greenStop > lastReload, "the routed slot was stopped before the switch: \(log)")
+        // Blue (not routed, but maybe still draining) stops only after a reload and its drain.
+        let blueStop = try #require(Self.firstStop(of: Self.blue, in: log), "\(log)")
+        #expect(log.firstIndex(of: "nginx reload").map { $0 < blueStop } == true, "\(log)")
+        #expect(!host.warnings.contains { $0.contains("still ran from an earlier deploy") }, "\(host.warnings)")
+        #expect(host.system.active == Set(Self.blue))
+    }
+
+    @Test func aMissingOrCorruptManifestIsRebuiltFromTheHost() async throws {
+        // Corrupt: status still answers, with the host's own account; a deploy repairs it.
+        let host = try Host()
+        #expect(try await host.deploy("1.0.0") == 0)
+        #expect(try await host.deploy("2.0.0") == 0)
+        try "{\"app\": tru".write(toFile: host.layout.manifestFile, atomically: true, encoding: .utf8)
+        #expect(try await host.status() == 0)
+        let state = try #require(host.events.events.first { $0.event == .state })
+        #expect(state.manifest?.current?.label == "2.0.0" && state.manifest?.activeSlot == .green, "\(state)")
+        #expect(state.message?.contains("manifest.json could not be read") == true, "\(String(describing: state.message))")
+        #expect(try await host.deploy("3.0.0") == 0, "\(host.events.events)")
+        #expect(host.outcome?.slot == .blue && host.outcome?.previousRelease == "id-2.0.0")
+        #expect(Self.stoppedOnlyAfterTheLastReload(Self.green, in: host.system.log), "\(host.system.log)")
+        #expect(try host.manifest()?.releases.map(\.id) == ["id-3.0.0", "id-2.0.0", "id-1.0.0"])
+
+        // Missing: after one deploy nginx routes to blue; the next deploy must not take blue.
+        let second = try Host()
+        #expect(try await second.deploy("1.0.0") == 0)
+        try FileManager.default.removeItem(atPath: second.layout.manifestFile)
+        second.system.log = []
+        #expect(try await second.deploy("2.0.0") == 0)
+        #expect(second.outcome?.slot == .green && second.outcome?.previousRelease == "id-1.0.0", "\(second.events.events)")
+        #expect(second.warnings.contains { $0.contains("manifest.json is missing, but nginx routes to id-1.0.0 (1.0.0) in the blue slot") }, "\(second.warnings)")
+        #expect(Self.stoppedOnlyAfterTheLastReload(Self.blue, in: second.system.log), "\(second.system.log)")
+        #expect(try second.manifest()?.current?.label == "2.0.0")
+    }
+
+    @Test func aFullDiskAtRecordDoesNotMisleadTheNextDeploy() async throws {
+        let host = try Host()
+        #expect(try await host.deploy("1.0.0") == 0)
+        host.fault = EngineFault(.fail, "record")
+        #expect(try await host.deploy("2.0.0") == 5)
+        #expect(host.outcome?.result == .failed)
+        #expect(host.outcome?.message?.contains("No space left on device") == true, "\(String(describing: host.outcome))")
+        #expect(try host.manifest()?.current?.id == "id-1.0.0", "the manifest lags")
+        host.fault = nil
+        host.system.log = []
+        #expect(try await host.deploy("3.0.0") == 0)
+        #expect(host.outcome?.slot == .blue)
+        #expect(Self.stoppedOnlyAfterTheLastReload(Self.green, in: host.system.log), "\(host.system.log)")
+    }
+
+    /// A crash at every step boundary of a deploy (the engine abandons its run there as if it
+    /// died): the host would boot serving (the slot nginx routes to is enabled), and the next
+    /// deploy never stops that slot before moving nginx away from it, and ends with true records.
+    @Test(arguments: ReleaseActivation.stepNames)
+    func aCrashAtEveryBoundaryLeavesAHostTheNextDeployRepairs(_ boundary: String) async throws {
+        let host = try Host()
+        #expect(try await host.deploy("1.0.0") == 0)
+        let crashed = CollectingSink()
+        var settings = EngineSettings()
+        settings.releaseSource = .file(try host.archive("2.0.0"))
+        settings.drainLimitMilliseconds = 1000
+        settings.fault = EngineFault(.abandon, boundary)
+        let input = Array(try JSONEncoder().encode(host.plan(.deploy, Samples.release("id-2.0.0", label: "2.0.0"))))
+        let engine = Engine(system: host.system, events: crashed, settings: settings)
+        Task { _ = await engine.run("deploy", input: input) }
+        let start = Date()
+        while !crashed.events.contains(where: { $0.message?.hasPrefix("test fault hook: abandoned after '\(boundary)'") == true }) {
+            try #require(Date().timeIntervalSince(start) < 10, "the engine never reached \(boundary): \(crashed.events)")
+            try await Task.sleep(for: .milliseconds(5))
+        }
+
+        // Boot: what nginx would load routes to a slot whose units are all enabled.
+        let site = try #require(host.read(host.layout.nginxSiteFile))
+        let routed = try #require(NginxSite.routedSlot(in: site))
+        for service in host.services.map(\.name) {
+            #expect(HostFiles(layout: host.layout).isEnabled(service: service, slot: routed), "\(service)@\(routed.rawValue) is not enabled for boot after a crash at \(boundary)")
+        }
+
+        host.system.log = []
+        #expect(try await host.deploy("3.0.0") == 0, "\(host.events.events)")
+        let log = host.system.log
+        let units = routed == .blue ? Self.blue : Self.green
+        if let stop = Self.firstStop(of: units, in: log) {
+            #expect(log.lastIndex(of: "nginx reload").map { $0 < stop } == true, "\(routed) was stopped while nginx routed to it (crash at \(boundary)): \(log)")
+        }
+        #expect(host.outcome?.slot == routed.other, "crash at \(boundary)")
+        #expect(host.read(host.layout.nginxSiteFile)?.contains("traffic goes to the \(routed.other.rawValue) slot") == true)
+        let manifest = try #require(try host.manifest())
+        #expect(manifest.current?.id == "id-3.0.0" && manifest.activeSlot == routed.other)
+        #expect(!FileManager.default.fileExists(atPath: host.layout.intentFile))
+        #expect(host.system.active == Set(routed == .blue ? Self.green : Self.blue), "crash at \(boundary): \(host.system.active)")
+        // Once repaired, the records tell the truth: nothing is found on the next run.
+        #expect(try await host.status() == 0)
+        #expect(host.events.events.first { $0.event == .state }?.message == nil, "crash at \(boundary)")
+    }
+
+    @Test func aSwitchThatFailsRemovesTheIntentAndTheNewBootLinks() async throws {
+        let host = try Host()
+        #expect(try await host.deploy("1.0.0") == 0)
+        host.system.nginxComplaint = "nginx: [emerg] bad"
+        #expect(try await host.deploy("2.0.0") == 1)
+        #expect(!FileManager.default.fileExists(atPath: host.layout.intentFile))
+        #expect(!HostFiles(layout: host.layout).isEnabled(service: "web", slot: .green))
+        #expect(HostFiles(layout: host.layout).isEnabled(service: "web", slot: .blue))
+        host.system.nginxComplaint = nil
+        #expect(try await host.status() == 0)
+        #expect(host.events.events.first { $0.event == .state }?.message == nil)
+    }
+}
+
+@Suite struct StepListTests {
+    @Test func theOrderedStepsAreTheOnesEventsNameAndTheDocsList() throws {
+        #expect(ReleaseActivation.steps.map(\.name) == ActivationSteps.names)
+        let docs = try String(contentsOfFile: Repository.root.appendingPathComponent("docs/cli.md").path, encoding: .utf8)
+        let listed = ActivationSteps.names.map { "`\($0)`" }.joined(separator: ", ")
+        #expect(docs.replacingOccurrences(of: "\n  ", with: " ").contains(listed), "docs/cli.md should list the steps as: \(listed)")
+    }
+}
+
+@Suite struct EngineFaultTests {
+    @Test func onlyTheThreeFormsAreFaults() {
+        #expect(EngineFault("after:switch") == EngineFault(.kill, "switch"))
+        #expect(EngineFault("pause:drain\n") == EngineFault(.pause, "drain"))
+        #expect(EngineFault("fail:record") == EngineFault(.fail, "record"))
+        for text in ["", "after:", "after:nope", "fail:switch", "abandon:drain", "kill:drain", "switch"] {
+            #expect(EngineFault(text) == nil, "\(text)")
+        }
+    }
+
+    @Test func theFaultFileFiresOnceAndIsAnnounced() async throws {
+        let host = try Host()
+        #expect(try await host.deploy("1.0.0") == 0)
+        try "fail:record\n".write(toFile: host.layout.engineFaultFile, atomically: true, encoding: .utf8)
+        #expect(try await host.deploy("2.0.0") == 5)
+        #expect(host.warnings.contains { $0.hasPrefix("test fault hook active (fail:record, from \(host.layout.engineFaultFile))") }, "\(host.warnings)")
+        #expect(!FileManager.default.fileExists(atPath: host.layout.engineFaultFile))
+        #expect(try await host.deploy("3.0.0") == 0)
+        #expect(!host.warnings.contains { $0.contains("test fault hook") })
+    }
+}
+
+@Suite struct RoutedSlotTests {
+    @Test func aRenderedSiteSaysWhichSlotItRoutesTo() {
+        for slot in Slot.allCases {
+            let text = NginxSite(app: "hello", env: "production", proxy: Samples.proxy, services: [Samples.web], slot: slot).render()
+            #expect(NginxSite.routedSlot(in: text) == slot)
+            #expect(NginxSite.routedSlot(in: text, services: [Samples.web]) == slot)
+        }
+        // Ports win over a header edited by hand.
+        let edited = NginxSite(app: "hello", env: "production", proxy: Samples.proxy, services: [Samples.web], slot: .green).render()
+            .replacingOccurrences(of: "server 127.0.0.1:8001;", with: "server 127.0.0.1:8000;")
+        #expect(NginxSite.routedSlot(in: edited, services: [Samples.web]) == .blue)
+        #expect(NginxSite.routedSlot(in: "server { listen 80; }") == nil)
     }
 }

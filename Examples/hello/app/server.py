@@ -6,7 +6,9 @@ ready, and says which release it is at `/`. On SIGTERM it stops accepting, finis
 has, and exits — the graceful shutdown Berth's drain relies on.
 
 Knobs for tests: HELLO_FAIL_HEALTH=1 makes `/health` answer 503 forever (a release that must never
-receive traffic); HELLO_START_DELAY (seconds, or a START_DELAY file in the release) delays readiness.
+receive traffic); HELLO_START_DELAY (seconds, or a START_DELAY file in the release) delays readiness;
+`/slow/<seconds>` answers like `/` after that long (at most 60 s): a long request held open while
+nginx drains.
 """
 import http.server
 import json
@@ -51,6 +53,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             else:
                 self.reply(200, {"status": "ok", "version": VERSION})
         else:
+            if self.path.startswith("/slow/"):
+                try:
+                    time.sleep(min(60.0, max(0.0, float(self.path[len("/slow/"):]))))
+                except ValueError:
+                    pass
             self.reply(200, {
                 "app": "hello",
                 "version": VERSION,

@@ -10,8 +10,10 @@
 /// <root>/apps/<app>/<env>/run/<service>@<slot>.env   PORT and release facts for one instance
 /// <root>/apps/<app>/<env>/app.env               the environment's settings and secrets (0600)
 /// <root>/apps/<app>/<env>/manifest.json         what runs now
+/// <root>/apps/<app>/<env>/intent.json           the switch a running activation is about to make (until it is recorded)
 /// <root>/apps/<app>/<env>/history.jsonl         every deploy, append-only
 /// <root>/apps/<app>/<env>/deploy.lock           who deploys now
+/// <root>/apps/<app>/<env>/engine-fault          test hook only: where the next activation stops (consumed when read)
 /// <root>/apps/<app>/<env>/catch-up/             settings.json and the key a booting host fetches with (0700)
 /// <root>/engine/berth-engine                    link to the installed engine (for units and forced commands)
 /// ```
@@ -46,6 +48,11 @@ public struct HostLayout: Sendable, Equatable {
     public func instanceEnvFile(service: String, slot: Slot) -> String { "\(runDir)/\(service)@\(slot.rawValue).env" }
     public var envFile: String { "\(appDir)/app.env" }
     public var manifestFile: String { "\(appDir)/manifest.json" }
+    /// Written and synced before the switch, removed once the result is recorded: a crash in
+    /// between leaves it, and the next activation finishes or undoes that switch.
+    public var intentFile: String { "\(appDir)/intent.json" }
+    /// A test hook: the fault the next activation of this environment injects (see `EngineFault`).
+    public var engineFaultFile: String { "\(appDir)/engine-fault" }
     public var historyFile: String { "\(appDir)/history.jsonl" }
     public var lockFile: String { "\(appDir)/deploy.lock" }
 

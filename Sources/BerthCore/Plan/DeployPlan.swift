@@ -11,6 +11,9 @@ public struct DeployPlan: Codable, Sendable, Equatable {
         case rollback
         /// A host that was off brings itself to the desired release from the release store, at boot.
         case catchUp = "catch-up"
+        /// Not a plan: the history entry of an activation that found the host's records lagging
+        /// behind what serves (after a crash) and rewrote them from the host's own truth.
+        case repair
     }
 
     public var schema: Int

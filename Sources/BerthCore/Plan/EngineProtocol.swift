@@ -20,6 +20,13 @@ public enum EngineCommand: String, Codable, Sendable, CaseIterable {
     case storeStatus = "store-status"
 }
 
+/// The steps of an activation (deploy, rollback, catch-up), in order, as `step` events name them.
+/// The engine's `ReleaseActivation.steps` says what a failure undoes at each.
+public enum ActivationSteps {
+    public static let names = ["lock", "release", "env", "units", "start", "health", "intent", "switch", "drain",
+                               "stop-old", "record", "prune"]
+}
+
 /// Input of the read-only and lock commands.
 public struct StateQuery: Codable, Sendable, Equatable {
     public var app: String
@@ -27,12 +34,24 @@ public struct StateQuery: Codable, Sendable, Equatable {
     public var root: String
     /// For `history`: how many entries, newest first.
     public var limit: Int?
+    /// Where units and nginx sites live (nil: the defaults); engine tests set them.
+    public var systemdDir: String?
+    public var nginxDir: String?
 
-    public init(app: String, env: String, root: String = HostLayout.defaultRoot, limit: Int? = nil) {
+    public init(app: String, env: String, root: String = HostLayout.defaultRoot, limit: Int? = nil,
+                systemdDir: String? = nil, nginxDir: String? = nil) {
         self.app = app
         self.env = env
         self.root = root
         self.limit = limit
+        self.systemdDir = systemdDir
+        self.nginxDir = nginxDir
+    }
+
+    public var layout: HostLayout {
+        let defaults = HostLayout(root: root, app: app, env: env)
+        return HostLayout(root: root, app: app, env: env, systemdDir: systemdDir ?? defaults.systemdDir,
+                          nginxDir: nginxDir ?? defaults.nginxDir)
     }
 }
 

@@ -97,7 +97,7 @@ struct Status: AsyncParsableCommand {
             return HostStatus(host: host.name, reachable: answer != nil, release: answer?.manifest?.current,
                               desired: desired, drift: drift, slot: active,
                               healthy: answer?.manifest == nil ? nil : (!activeUnits.isEmpty && activeUnits.allSatisfy { $0.active == "active" }),
-                              units: units, lock: answer?.lock, message: answer == nil ? report.message : nil)
+                              units: units, lock: answer?.lock, message: answer == nil ? report.message : answer?.message)
         }
         if output.json {
             try printJSON(statuses)
