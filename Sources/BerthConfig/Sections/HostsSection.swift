@@ -26,7 +26,8 @@ struct HostsSection {
 
     var allRoles: [String] {
         var roles: [String] = []
-        for role in hosts.flatMap(\.config.roles) where !roles.contains(role) { roles.append(role) }
+        var seen: Set<String> = []
+        for role in hosts.flatMap(\.config.roles) where seen.insert(role).inserted { roles.append(role) }
         return roles
     }
 }
