@@ -156,6 +156,12 @@ public struct LoadedApp: Sendable {
         return DotEnv.merge(lists)
     }
 
+    /// Where an environment's settings come from, for problems with their sum (its first `env_file`,
+    /// else where `environments:` is written).
+    public func settingsLocation(env: String) -> SourceLocation {
+        sources.envFiles[env]?.first ?? sources.environments
+    }
+
     /// `release.path` is a directory and every environment's env files exist and parse.
     func checkFiles() throws(ConfigErrors) {
         var errors: [ConfigError] = []

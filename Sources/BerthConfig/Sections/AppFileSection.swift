@@ -66,6 +66,8 @@ struct AppFileSection {
         checkEnvironmentPorts(diagnostics)
         checkUnitNames(diagnostics)
         checkReleaseStore(diagnostics)
+        checkHostsHaveServices(diagnostics)
+        checkProxyOnHosts(diagnostics)
     }
 
     // MARK: Cross-checks
@@ -212,6 +214,11 @@ struct AppFileSection {
         if host.config.optional {
             diagnostics.add(node.location, "the release store host '\(name)' is optional, but hosts catch up from it when they boot; "
                 + "keep the store on a host that is always on")
+        }
+        if let user = host.config.user, !EngineRules.isName(user) {
+            diagnostics.add((host.userNode ?? node).location,
+                            "hosts catch up from the release store host '\(name)' as its user '\(user)', which goes into a key line "
+                                + "and a unit file on every host: use a user of letters, digits, '.', '_' or '-', starting with a letter or digit")
         }
     }
 

@@ -41,6 +41,9 @@ struct Deploy: AsyncParsableCommand {
                                                                   settings: settings, requestedBy: context.requester,
                                                                   storeHostKeys: storeKeys)
             }
+            try context.checkSizes(of: planned, publish: try context.planner.publishRequest(
+                env: context.env.name, release: archive.ref, settings: settings, keys: [],
+                requestedBy: context.requester, storeHostKeys: storeKeys))
         } catch {
             throw fail(error)
         }

@@ -33,6 +33,7 @@ struct Rollback: AsyncParsableCommand {
                                                                     settings: settings, requestedBy: context.requester,
                                                                     storeHostKeys: storeKeys)
             }
+            try context.checkSizes(of: planned, publish: nil)
         } catch {
             throw fail(error)
         }
