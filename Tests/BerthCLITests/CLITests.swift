@@ -72,6 +72,12 @@ import Testing
         #expect(output.stderr == "error: environment 'production' has no host h9; its hosts are h1, h2.\n")
     }
 
+    @Test func aRollbackTargetNoEngineAcceptsIsRefusedBeforeAnyConnection() throws {
+        let output = try run(["rollback", "-c", "Examples/hello/berth.yml", "../1.0.0"])
+        #expect(output.status == 2)
+        #expect(output.stderr == "error: '../1.0.0' is not a release id or label; run 'berth history' to see the releases each host keeps.\n")
+    }
+
     func temporaryDirectory() throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("berth-cli-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
