@@ -6,7 +6,8 @@ public enum AppFile {
     /// Reads and validates the app file; also checks that `release.path` and every env file exist
     /// and that env files parse. Every problem found is reported at once.
     public static func load(path: String) throws(ConfigErrors) -> LoadedApp {
-        let text = try readText(path, what: "the app file", at: SourceLocation(file: path))
+        // Read one byte past the limit, so that YAMLLimits says where the file passes it.
+        let text = try readText(path, what: "the app file", at: SourceLocation(file: path), limit: YAMLLimits.maxBytes + 1)
         let (config, sources) = try read(yaml: text, file: path)
         let app = LoadedApp(config: config, file: path, directory: LoadedApp.directory(of: path), sources: sources)
         try app.checkFiles()
@@ -31,8 +32,12 @@ public enum AppFile {
         return (section.config, section.sourceMap)
     }
 
-    /// The UTF-8 text of a file; errors point at `location` and call the file `what`.
-    static func readText(_ path: String, what: String, at location: SourceLocation) throws(ConfigErrors) -> String {
+    /// The UTF-8 text of a file, at most `limit` bytes of it (a longer file comes back cut, decoded
+    /// leniently, for the caller to report); errors point at `location` and call the file `what`.
+    /// `regularFile`: refuse FIFOs, sockets and block devices (a FIFO named in a hostile app file would
+    /// never answer); character devices such as `/dev/null` are read, and `limit` ends `/dev/zero`.
+    static func readText(_ path: String, what: String, at location: SourceLocation, limit: Int,
+                         regularFile: Bool = false) throws(ConfigErrors) -> String {
         func fail(_ message: String) -> ConfigErrors {
             ConfigErrors([ConfigError(location: location, message: message)])
         }
@@ -41,15 +46,25 @@ public enum AppFile {
             throw fail("cannot read \(what): there is no file at '\(path)'")
         }
         if isDirectory.boolValue { throw fail("cannot read \(what): '\(path)' is a directory") }
+        if regularFile {
+            var info = stat()
+            guard stat(path, &info) == 0, [S_IFREG, S_IFCHR].contains(info.st_mode & S_IFMT) else {
+                throw fail("cannot read \(what): '\(path)' is not a regular file")
+            }
+        }
         let unreadable = fail("cannot read \(what): '\(path)' is not readable; check its permissions")
         guard let handle = FileHandle(forReadingAtPath: path) else { throw unreadable }
         defer { try? handle.close() }
-        let data: Data
+        var data = Data()
         do {
-            data = try handle.readToEnd() ?? Data()
+            while data.count < limit, let chunk = try handle.read(upToCount: min(64 << 10, limit - data.count)),
+                  !chunk.isEmpty {
+                data.append(chunk)
+            }
         } catch {
             throw unreadable
         }
+        if data.count >= limit { return String(decoding: data, as: UTF8.self) }
         guard let text = String(data: data, encoding: .utf8) else {
             throw fail("cannot read \(what): '\(path)' is not UTF-8 text")
         }
@@ -125,7 +140,13 @@ public struct LoadedApp: Sendable {
                 continue
             }
             do {
-                let text = try AppFile.readText(absolute, what: "env file '\(path)'", at: location)
+                let text = try AppFile.readText(absolute, what: "env file '\(path)'", at: location,
+                                                limit: DotEnv.maxBytes + 1, regularFile: true)
+                if text.utf8.count > DotEnv.maxBytes {
+                    errors.append(ConfigError(location: location, message:
+                        "env file '\(path)' of environment '\(env)' is larger than \(YAMLLimits.describe(bytes: DotEnv.maxBytes)), the most an env file may have; keep large files out of the environment"))
+                    continue
+                }
                 lists.append(try DotEnv.parse(text, file: displayPath(path)))
             } catch {
                 errors.append(contentsOf: error.errors)
@@ -133,6 +154,12 @@ public struct LoadedApp: Sendable {
         }
         if !errors.isEmpty { throw ConfigErrors(errors) }
         return DotEnv.merge(lists)
+    }
+
+    /// Where an environment's settings come from, for problems with their sum (its first `env_file`,
+    /// else where `environments:` is written).
+    public func settingsLocation(env: String) -> SourceLocation {
+        sources.envFiles[env]?.first ?? sources.environments
     }
 
     /// `release.path` is a directory and every environment's env files exist and parse.

@@ -12,6 +12,10 @@ import BerthCore
 /// There is no variable expansion. `PORT` and `BERTH_*` are set by Berth for each slot, so an
 /// env file may not set them. A key set twice keeps its first position and takes its last value.
 public enum DotEnv {
+    /// Env files hold settings, not data: this is far beyond any real one, and keeps every host's
+    /// plan within what its engine reads.
+    public static let maxBytes = 1 << 20
+
     public static func parse(_ text: String, file: String) throws(ConfigErrors) -> [EnvVar] {
         let diagnostics = Diagnostics()
         var variables: [EnvVar] = []

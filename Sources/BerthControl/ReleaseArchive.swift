@@ -1,3 +1,4 @@
+import BerthConfig
 import BerthCore
 import BerthTransport
 import Foundation
@@ -17,13 +18,18 @@ public struct ReleaseArchive: Sendable {
         return FileManager.default.fileExists(atPath: path) ? path : nil
     }
 
-    /// Runs the build command (if any), then packs `directory`.
-    public static func pack(directory: String, build: String?, buildDirectory: String, label: String?)
-        async throws -> ReleaseArchive
-    {
-        if let build {
+    /// What `ReleaseFiles` left out of it (env files, the app file, `.berthignore`'d and default excludes).
+    public let leftOut: [ReleaseFiles.LeftOut]
+    /// How many members (files, directories, links) it holds.
+    public let members: Int
+
+    /// Runs the build command (if any), then packs the app's release directory: the members
+    /// `ReleaseFiles` lists, never its env files or the app file.
+    public static func pack(app: LoadedApp, label: String?) async throws -> ReleaseArchive {
+        let directory = app.releaseDirectory()
+        if let build = app.config.release.build {
             // The build command is the user's own shell line from the app file, run locally on purpose.
-            let result = try await ProcessRunner.run(["sh", "-c", build], workingDirectory: buildDirectory)
+            let result = try await ProcessRunner.run(["sh", "-c", build], workingDirectory: app.directory)
             guard result.succeeded else {
                 throw ControlError.buildFailed(command: build, status: result.status,
                                                output: (result.stdout + result.stderr).suffixLines(20))
@@ -33,17 +39,23 @@ public struct ReleaseArchive: Sendable {
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ControlError.releaseDirectoryMissing(directory)
         }
+        let files = try ReleaseFiles.list(app)
         let cache = try LocalTools.cacheDirectory("releases")
-        let tar = "\(cache)/.pack-\(getpid())-\(UUID().uuidString).tar"
-        defer { try? FileManager.default.removeItem(atPath: tar) }
-        let packed = try await ProcessRunner.run([
-            "tar", "--sort=name", "--mtime=@0", "--owner=0", "--group=0", "--numeric-owner",
-            "--exclude-vcs", "--exclude=__pycache__", "-cf", tar, "-C", directory, ".",
-        ])
+        let base = "\(cache)/.pack-\(getpid())-\(UUID().uuidString)"
+        let tar = base + ".tar", list = base + ".list"
+        defer {
+            try? FileManager.default.removeItem(atPath: tar)
+            try? FileManager.default.removeItem(atPath: list)
+        }
+        guard FileManager.default.createFile(atPath: list, contents: Data(ReleaseTar.memberList(files.members)),
+                                             attributes: [.posixPermissions: 0o600]) else {
+            throw ControlError.packingFailed(directory: directory, reason: "could not write the member list \(list)")
+        }
+        let packed = try await ProcessRunner.run(ReleaseTar.create(archive: tar, directory: directory, memberList: list))
         guard packed.succeeded else { throw ControlError.packingFailed(directory: directory, reason: packed.stderr) }
         // The id is the full SHA-256 of the gzip'd tar that travels: a host checks the bytes it
         // receives against it (gzip -n writes no name or time, so equal files give equal bytes).
-        let zipped = try await ProcessRunner.run(["gzip", "-n", "-6", "-f", tar])
+        let zipped = try await ProcessRunner.run(ReleaseTar.compress(tar))
         guard zipped.succeeded else { throw ControlError.packingFailed(directory: directory, reason: zipped.stderr) }
         defer { try? FileManager.default.removeItem(atPath: tar + ".gz") }
         let id = try await LocalTools.sha256(of: tar + ".gz")
@@ -52,10 +64,10 @@ public struct ReleaseArchive: Sendable {
             try FileManager.default.moveItem(atPath: tar + ".gz", toPath: archive)
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: archive)[.size] as? Int) ?? nil
-        let git = await GitFacts.read(in: buildDirectory)
+        let git = await GitFacts.read(in: app.directory)
         let ref = ReleaseRef(id: id, label: label ?? git?.describe ?? ReleaseRef.shortID(id), gitSHA: git?.sha,
                              createdAt: LocalTools.isoNow(), archiveBytes: size)
-        return ReleaseArchive(ref: ref, path: archive)
+        return ReleaseArchive(ref: ref, path: archive, leftOut: files.leftOut, members: files.members.count)
     }
 }
 

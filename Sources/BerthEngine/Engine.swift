@@ -81,7 +81,7 @@ public struct Engine {
 /// Reads the first line of stdin one byte at a time, so that nothing after it (the release
 /// archive of a deploy) is consumed: whatever follows stays in fd 0 for `tar`.
 public enum StandardInput {
-    public static let lineLimit = 16 << 20
+    public static let lineLimit = EngineInput.maxLineBytes
 
     public static func readLine(fd: Int32 = STDIN_FILENO) throws(EngineError) -> [UInt8] {
         var line: [UInt8] = []

@@ -44,7 +44,7 @@ public enum PlanCheck {
         for service in plan.services {
             guard isName(service.name) else { throw fail("service name '\(service.name)' must be letters, digits, '.', '_' or '-'") }
             guard names.insert(service.name).inserted else { throw fail("service '\(service.name)' appears twice") }
-            guard !service.command.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\0" }),
+            guard !service.command.unicodeScalars.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\0" }),
                   !service.command.allSatisfy({ $0 == " " || $0 == "\t" }) else {
                 throw fail("service '\(service.name)' needs a command on one line")
             }
@@ -59,7 +59,7 @@ public enum PlanCheck {
                 }
             }
             if let health = service.health {
-                guard health.path.hasPrefix("/"), !health.path.contains(where: { $0 == " " || $0 == "\n" || $0 == "\r" }) else {
+                guard health.path.hasPrefix("/"), !health.path.unicodeScalars.contains(where: { $0 == " " || $0 == "\n" || $0 == "\r" }) else {
                     throw fail("service '\(service.name)' has health path '\(health.path)'; it must start with '/' and hold no spaces")
                 }
                 guard health.attempts >= 1, health.intervalMs >= 0, health.timeoutMs >= 1 else {

@@ -36,3 +36,18 @@ private extension String {
         split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
     }
 }
+
+@Suite struct ReleaseTarTests {
+    @Test func packsExactlyTheListedMembersWithFixedOwnersTimesAndNoSetID() {
+        #expect(ReleaseTar.create(archive: "/c/x.tar", directory: "/app/release", memberList: "/c/x.list").joined(separator: " ")
+            == "tar --create --file /c/x.tar --directory /app/release --mtime=@0 --owner=0 --group=0 --numeric-owner --mode=ug-s --no-recursion --null --verbatim-files-from --files-from /c/x.list")
+    }
+
+    @Test func theMemberListIsNULSeparatedSoAnyNameIsOneMember() {
+        #expect(ReleaseTar.memberList([".", "./a b", "./-rf\nx"]) == Array(".\0./a b\0./-rf\nx\0".utf8))
+    }
+
+    @Test func compressesWithoutNameOrTime() {
+        #expect(ReleaseTar.compress("/c/x.tar").joined(separator: " ") == "gzip -n -6 -f /c/x.tar")
+    }
+}

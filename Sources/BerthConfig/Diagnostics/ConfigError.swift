@@ -24,7 +24,7 @@ public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A problem in the app file or an env file; prints as `berth.yml:12:5: <what is wrong, how to fix it>`.
-public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
     public let location: SourceLocation
     public let message: String
 

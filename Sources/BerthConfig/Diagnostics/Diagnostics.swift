@@ -29,7 +29,8 @@ final class Diagnostics {
     /// a YAML alias repeats its anchor's nodes, and with them their errors.
     var sorted: ConfigErrors {
         var unique: [ConfigError] = []
-        for error in errors where !unique.contains(error) { unique.append(error) }
+        var seen: Set<ConfigError> = []
+        for error in errors where seen.insert(error).inserted { unique.append(error) }
         let ordered = unique.enumerated().sorted { lhs, rhs in
             let (l, r) = (lhs.element.location, rhs.element.location)
             if l.file != r.file { return lhs.offset < rhs.offset }

@@ -66,6 +66,8 @@ struct AppFileSection {
         checkEnvironmentPorts(diagnostics)
         checkUnitNames(diagnostics)
         checkReleaseStore(diagnostics)
+        checkHostsHaveServices(diagnostics)
+        checkProxyOnHosts(diagnostics)
     }
 
     // MARK: Cross-checks
@@ -84,8 +86,9 @@ struct AppFileSection {
     /// Environments name hosts that exist.
     private func checkEnvironmentHosts(_ diagnostics: Diagnostics) {
         guard let hosts, let environments else { return }
+        let known = Set(hosts.names)
         for environment in environments.environments {
-            for (host, node) in environment.hosts where !hosts.names.contains(host) {
+            for (host, node) in environment.hosts where !known.contains(host) {
                 let hint = Suggestion.hint(for: host, in: hosts.names, listing: "hosts")
                 diagnostics.add(node.location, "unknown host '\(host)'; \(hint)")
             }
@@ -118,10 +121,14 @@ struct AppFileSection {
     private func checkServicePorts(_ diagnostics: Diagnostics) {
         guard let services else { return }
         let withPorts = services.services.filter { $0.portNode != nil }
+        // The first service with each base port, so each service is compared with at most three.
+        var first: [Int: (index: Int, service: ServiceSection)] = [:]
         for (index, service) in withPorts.enumerated() {
             guard let port = service.config.port, let node = service.portNode else { continue }
-            for earlier in withPorts[..<index] {
-                guard let other = earlier.config.port, abs(other - port) <= 1 else { continue }
+            let clashing = [port - 1, port, port + 1].compactMap { first[$0] }.min { $0.index < $1.index }
+            if first[port] == nil { first[port] = (index, service) }
+            for earlier in [clashing?.service].compactMap({ $0 }) {
+                guard let other = earlier.config.port else { continue }
                 diagnostics.add(node.location,
                                 "service '\(service.config.name)' uses ports \(port) and \(port + 1), which overlap ports "
                                     + "\(other) and \(other + 1) of service '\(earlier.config.name)'; "
@@ -207,6 +214,11 @@ struct AppFileSection {
         if host.config.optional {
             diagnostics.add(node.location, "the release store host '\(name)' is optional, but hosts catch up from it when they boot; "
                 + "keep the store on a host that is always on")
+        }
+        if let user = host.config.user, !EngineRules.isName(user) {
+            diagnostics.add((host.userNode ?? node).location,
+                            "hosts catch up from the release store host '\(name)' as its user '\(user)', which goes into a key line "
+                                + "and a unit file on every host: use a user of letters, digits, '.', '_' or '-', starting with a letter or digit")
         }
     }
 

@@ -26,7 +26,8 @@ struct HostsSection {
 
     var allRoles: [String] {
         var roles: [String] = []
-        for role in hosts.flatMap(\.config.roles) where !roles.contains(role) { roles.append(role) }
+        var seen: Set<String> = []
+        for role in hosts.flatMap(\.config.roles) where seen.insert(role).inserted { roles.append(role) }
         return roles
     }
 }
@@ -38,6 +39,10 @@ struct HostSection {
     private(set) var config: HostConfig
     /// Whether `roles` was read without error.
     private(set) var rolesKnown = false
+    /// The `roles:` value, where "nothing to run on this host" is reported.
+    private(set) var rolesNode: ConfigNode?
+    /// The `user:` value, if written.
+    private(set) var userNode: ConfigNode?
 
     init(_ entry: NamedEntry, _ diagnostics: Diagnostics) throws(ConfigError) {
         let fields = try Fields(entry.value, context: "in host '\(entry.name)'", allowed: Self.keys, diagnostics)
@@ -45,6 +50,8 @@ struct HostSection {
         config.address = diagnostics.check { () throws(ConfigError) in
             try SSHWord.read(fields.required("address"), label: "address", expected: "an address")
         } ?? ""
+        userNode = fields.optional("user")
+        rolesNode = fields.optional("roles")
         config.user = diagnostics.check { () throws(ConfigError) in
             guard let node = fields.optional("user") else { return nil }
             return try SSHWord.read(node, label: "user", expected: "a user name")

@@ -12,12 +12,15 @@ struct ProxySection {
     }
 
     private(set) var listen = 80
+    /// The `listen:` value, if written (the default, 80, can never meet a service port).
+    private(set) var listenNode: ConfigNode?
     /// Every valid `domain: service` line, in file order.
     private(set) var routes: [Route] = []
 
     /// `context` names the section in messages: `in proxy`, `in the proxy of environment 'staging'`.
     init(_ node: ConfigNode, context: String, _ diagnostics: Diagnostics) throws(ConfigError) {
         let fields = try Fields(node, context: context, allowed: Self.keys, diagnostics)
+        listenNode = fields.optional("listen")
         listen = diagnostics.check { () throws(ConfigError) in try fields.optional("listen")?.integer(in: 1...65535) } ?? 80
         guard let domains = fields.optional("domains") else { return }
         guard case let .mapping(entries) = domains.content else {

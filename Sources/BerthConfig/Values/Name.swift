@@ -74,7 +74,14 @@ enum SSHWord {
 
 /// Suggests the allowed word closest to a misspelt one.
 enum Suggestion {
+    /// Past this many candidates no guess is made: a long list is better searched than guessed, and
+    /// a file with thousands of unknown names must not cost millions of comparisons.
+    static let maxCandidates = 200
+    /// `<noun> are: ...` lists at most this many.
+    static let maxListed = 20
+
     static func closest(to word: String, in candidates: [String]) -> String? {
+        guard candidates.count <= maxCandidates else { return nil }
         let scored = candidates.map { ($0, distance(word, $0)) }
         guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
         let limit = best.0.count >= 5 ? 2 : 1
@@ -105,6 +112,9 @@ enum Suggestion {
     static func hint(for word: String, in candidates: [String], listing noun: String) -> String {
         if let match = closest(to: word, in: candidates) { return "did you mean '\(match)'?" }
         if candidates.isEmpty { return "there are no \(noun)" }
+        if candidates.count > maxListed {
+            return "\(noun) are: \(candidates.prefix(maxListed).joined(separator: ", ")), … (\(candidates.count) in all)"
+        }
         return "\(noun) are: \(candidates.joined(separator: ", "))"
     }
 }

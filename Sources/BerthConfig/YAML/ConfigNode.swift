@@ -142,6 +142,7 @@ struct ConfigNode {
         let items = try list(expected: "a list of \(kind) names")
         if nonEmpty, items.isEmpty { throw error("'\(label)' must list at least one \(kind)") }
         var result: [(name: String, node: ConfigNode)] = []
+        var seen: Set<String> = []
         for item in items {
             guard let name = diagnostics.check({ () throws(ConfigError) in
                 guard case .scalar(_, let k, _) = item.content, k != .null else {
@@ -149,7 +150,7 @@ struct ConfigNode {
                 }
                 return try item.name(kind)
             }) else { continue }
-            if result.contains(where: { $0.name == name }) {
+            if !seen.insert(name).inserted {
                 diagnostics.add(item.location, "\(kind) '\(name)' is listed twice in '\(label)'")
                 continue
             }

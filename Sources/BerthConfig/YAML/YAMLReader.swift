@@ -10,10 +10,13 @@ import Yams
 enum YAMLReader {
     /// The first document's root; nil when the text holds no document (empty, or only comments).
     static func read(_ yaml: String, file: String) throws(ConfigError) -> ConfigNode? {
+        try YAMLLimits.check(yaml, file: file)
         var text = yaml
         var disguised: [Position: String] = [:]
         var firstDuplicate: ConfigError?
-        for attempt in 0..<1_000 {
+        // Each repeated key costs one more parse: a big file full of them reports the first few only.
+        let attempts = max(1, min(1_000, reparseBudget / max(1, yaml.utf8.count)))
+        for attempt in 0..<attempts {
             do {
                 guard let root = try Yams.compose(yaml: text) else { return nil }
                 return convert(root, file: file, disguised: disguised)
@@ -41,6 +44,9 @@ enum YAMLReader {
         }
         throw firstDuplicate ?? ConfigError(location: SourceLocation(file: file), message: "invalid YAML")
     }
+
+    /// Bytes parsed again to find repeated keys, at most (about 0.1 s of parsing).
+    static let reparseBudget = 4 << 20
 
     struct Position: Hashable {
         let line: Int

@@ -27,6 +27,13 @@ public enum ActivationSteps {
                                "stop-old", "record", "prune"]
 }
 
+/// What a host engine accepts on stdin: the controller checks its plans against the same numbers
+/// before it contacts any host.
+public enum EngineInput {
+    /// The longest JSON line (a plan, a publish request) an engine reads.
+    public static let maxLineBytes = 16 << 20
+}
+
 /// Input of the read-only and lock commands.
 public struct StateQuery: Codable, Sendable, Equatable {
     public var app: String

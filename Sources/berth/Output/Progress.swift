@@ -1,3 +1,4 @@
+import BerthConfig
 import BerthControl
 import BerthCore
 import Foundation
@@ -23,6 +24,34 @@ struct SummaryFacts: Encodable {
     var desired: String? = nil
     /// Wall time of the whole command, in milliseconds.
     var totalMs: Int
+    /// Deploy: files of the release directory left out of the release (env files, the app file,
+    /// `.berthignore`'d and default excludes, sockets and FIFOs).
+    var leftOutFiles: Int? = nil
+    /// What `leftOutFiles` counts, for people: `2 files (1 env file, the app file)`.
+    var leftOutSummary: String? = nil
+
+    private enum CodingKeys: String, CodingKey {
+        case environment, release, label, desired, totalMs, leftOutFiles
+    }
+}
+
+extension SummaryFacts {
+    /// `3 files (1 env file, the app file, 1 by .berthignore)`, or nil when nothing was left out.
+    static func describe(leftOut: [ReleaseFiles.LeftOut]) -> String? {
+        guard !leftOut.isEmpty else { return nil }
+        let order: [(ReleaseFiles.LeftOut.Reason, String, String)] = [
+            (.envFile, "env file", "env files"), (.appFile, "the app file", "app files"),
+            (.ignored, "by .berthignore", "by .berthignore"), (.byDefault, "by default (.git, __pycache__, …)", "by default (.git, __pycache__, …)"),
+            (.special, "socket, FIFO or device", "sockets, FIFOs or devices"),
+        ]
+        let parts = order.compactMap { reason, one, many -> String? in
+            let count = leftOut.filter { $0.reason == reason }.count
+            if count == 0 { return nil }
+            if reason == .appFile { return count == 1 ? one : "\(count) \(many)" }
+            return "\(count) \(count == 1 ? one : many)"
+        }
+        return "\(leftOut.count) file\(leftOut.count == 1 ? "" : "s") (\(parts.joined(separator: ", ")))"
+    }
 }
 
 /// Serialises writes to stdout from concurrent host tasks.
@@ -72,6 +101,7 @@ struct HumanProgress: Progress {
         }
         Printer.shared.line("")
         for row in table(rows) { Printer.shared.line(row) }
+        if let leftOut = facts.leftOutSummary { Printer.shared.line("left out of the release: \(leftOut)") }
         for report in reports where report.journal?.isEmpty == false {
             Printer.shared.line("\nlast journal lines on \(report.host):")
             for line in report.journal ?? [] { Printer.shared.line("  \(line)") }

@@ -32,15 +32,16 @@ struct Deploy: AsyncParsableCommand {
             // Looking up the store's trusted key (two local spawns) overlaps packing the release.
             async let keys = context.storeHostKeys()
             engine = try await EngineBinary.locate()
-            archive = try await ReleaseArchive.pack(directory: context.app.releaseDirectory(),
-                                                    build: context.app.config.release.build,
-                                                    buildDirectory: context.app.directory, label: label)
+            archive = try await ReleaseArchive.pack(app: context.app, label: label)
             storeKeys = await keys
             for host in context.hosts {
                 planned[host.name] = try context.planner.deployPlan(env: context.env.name, host: host, release: archive.ref,
                                                                   settings: settings, requestedBy: context.requester,
                                                                   storeHostKeys: storeKeys)
             }
+            try context.checkSizes(of: planned, publish: try context.planner.publishRequest(
+                env: context.env.name, release: archive.ref, settings: settings, keys: [],
+                requestedBy: context.requester, storeHostKeys: storeKeys))
         } catch {
             throw fail(error)
         }
@@ -57,7 +58,9 @@ struct Deploy: AsyncParsableCommand {
         publication.report(to: progress)
         progress.summary(command: "deploy", reports: reports, exitCode: code,
                          facts: SummaryFacts(environment: context.env.name, release: release.id, label: release.label,
-                                             desired: publication.desired, totalMs: started.elapsedMs))
+                                             desired: publication.desired, totalMs: started.elapsedMs,
+                                             leftOutFiles: archive.leftOut.count,
+                                             leftOutSummary: SummaryFacts.describe(leftOut: archive.leftOut)))
         await context.notify(DeployNotice(app: context.app.config.name, environment: context.env.name, command: "deploy",
                                           release: release.id, label: release.label, exitCode: code, hosts: reports),
                              progress: progress)

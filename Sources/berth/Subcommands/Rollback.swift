@@ -24,6 +24,11 @@ struct Rollback: AsyncParsableCommand {
         var planned: [String: DeployPlan] = [:]
         var storeKeys: [String] = []
         do {
+            // A host engine refuses such a target on every host; say so before contacting any.
+            if let release, release.isEmpty || release.unicodeScalars.contains(where: { $0 == "/" || $0 == "\n" || $0 == "\r" }) {
+                throw UserError(message: "'\(release)' is not a release id or label; run 'berth history' to see the releases each host keeps.",
+                                code: BerthExit.badInput)
+            }
             context = try await CommandContext.load(target).signingPlans()
             settings = try context.app.settings(for: context.env.name)
             engine = try await EngineBinary.locate()
@@ -33,6 +38,7 @@ struct Rollback: AsyncParsableCommand {
                                                                     settings: settings, requestedBy: context.requester,
                                                                     storeHostKeys: storeKeys)
             }
+            try context.checkSizes(of: planned, publish: nil)
         } catch {
             throw fail(error)
         }

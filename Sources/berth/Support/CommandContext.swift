@@ -48,6 +48,28 @@ struct CommandContext {
                               requester: currentRequester())
     }
 
+    /// Every plan (and the publish request, when there is a release store) fits in the one JSON
+    /// line a host engine reads, checked before any host is contacted: an engine refuses a longer one.
+    func checkSizes(of plans: [String: DeployPlan], publish: PublishRequest?) throws {
+        let encoder = JSONEncoder.stable()
+        let limit = EngineInput.maxLineBytes
+        func fail(_ what: String, _ bytes: Int) -> UserError {
+            UserError(message: "\(app.settingsLocation(env: env.name)): \(what) would be \(formatBytes(bytes)), more than the "
+                + "\(limit >> 20) MiB a host engine reads; most of a plan is the environment's settings, so keep large "
+                + "values out of the env files of '\(env.name)'", code: BerthExit.badInput)
+        }
+        for host in hosts {
+            guard let plan = plans[host.name] else { continue }
+            let bytes = try encoder.encode(plan).count
+            if bytes > limit { throw fail("the plan for host '\(host.name)'", bytes) }
+        }
+        if let publish {
+            // Each host's catch-up key joins the request later: an ed25519 public key line is < 200 bytes.
+            let bytes = try encoder.encode(publish).count + publish.plans.count * 1_024
+            if bytes > limit { throw fail("what the release store is sent (a plan for each of \(publish.plans.count) hosts)", bytes) }
+        }
+    }
+
     /// Tells the app file's webhook and command how the command ended; failures are warnings.
     func notify(_ notice: DeployNotice, progress: any Progress) async {
         guard let config = app.config.notify else { return }
