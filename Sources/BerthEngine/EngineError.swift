@@ -66,7 +66,9 @@ enum DeployLockText {
         return text
     }
 
+    /// A release as messages name it: the short id, and the label where it says more.
     static func release(_ release: ReleaseRef) -> String {
-        release.label == release.id ? release.id : "\(release.id) (\(release.label))"
+        let short = ReleaseRef.shortID(release.id)
+        return release.label == release.id || release.label == short ? short : "\(short) (\(release.label))"
     }
 }

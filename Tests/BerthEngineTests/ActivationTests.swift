@@ -266,7 +266,7 @@ final class Host {
         #expect(try await host.deploy("1.0.0") == 0)
         #expect(try await host.deploy("2.0.0") == 0)
         #expect(try await host.run(.rollback, host.plan(.rollback, ReleaseRef(id: "9.9.9", label: "9.9.9", createdAt: ""))) == 4)
-        #expect(host.events.events.last?.message == "release '9.9.9' is not kept on this host; kept releases: \(host.id("1.0.0")) (1.0.0).")
+        #expect(host.events.events.last?.message == "release '9.9.9' is not kept on this host; kept releases: \(ReleaseRef.shortID(host.id("1.0.0"))) (1.0.0).")
     }
 
     @Test func pruningKeepsTheNewestAndTheOtherSlot() async throws {
@@ -367,7 +367,7 @@ final class Host {
         #expect(try await host.deploy("2.0.0") == 0)
         try StateStore(layout: host.layout).save(lagging)
         try FileManager.default.removeItem(atPath: host.layout.currentLink)
-        try FileManager.default.createSymbolicLink(atPath: host.layout.currentLink, withDestinationPath: host.layout.releaseDir("id-1.0.0"))
+        try FileManager.default.createSymbolicLink(atPath: host.layout.currentLink, withDestinationPath: host.layout.releaseDir(host.id("1.0.0")))
         host.system.active.formUnion(blue)
         host.system.log = []
         return (host, lagging)
@@ -389,19 +389,19 @@ final class Host {
         // status shows what serves, with a note, and writes nothing.
         #expect(try await host.status() == 0)
         let state = try #require(host.events.events.first { $0.event == .state })
-        #expect(state.manifest?.activeSlot == .green && state.manifest?.current?.id == "id-2.0.0", "\(state)")
-        #expect(state.message?.contains("manifest.json named id-1.0.0 (1.0.0) in the blue slot, but nginx routes to id-2.0.0 (2.0.0) in the green slot") == true, "\(String(describing: state.message))")
+        #expect(state.manifest?.activeSlot == .green && state.manifest?.current?.id == host.id("2.0.0"), "\(state)")
+        #expect(state.message?.contains("manifest.json named \(ReleaseRef.shortID(host.id("1.0.0"))) (1.0.0) in the blue slot, but nginx routes to \(ReleaseRef.shortID(host.id("2.0.0"))) (2.0.0) in the green slot") == true, "\(String(describing: state.message))")
         #expect(try host.manifest()?.activeSlot == .blue)
 
         #expect(try await host.deploy("3.0.0") == 0)
         #expect(host.outcome?.slot == .blue, "3.0.0 goes to the slot nginx does not route to")
-        #expect(host.outcome?.previousRelease == "id-2.0.0")
+        #expect(host.outcome?.previousRelease == host.id("2.0.0"))
         #expect(host.read(host.layout.nginxSiteFile)?.contains("traffic goes to the blue slot") == true)
-        #expect(host.warnings.contains { $0.hasPrefix("the records of this host lag behind what serves: manifest.json named id-1.0.0") }, "\(host.warnings)")
+        #expect(host.warnings.contains { $0.hasPrefix("the records of this host lag behind what serves: manifest.json named \(ReleaseRef.shortID(host.id("1.0.0")))") }, "\(host.warnings)")
         let history = try StateStore(layout: host.layout).history()
         #expect(history.map(\.kind) == [.deploy, .repair, .deploy, .deploy], "\(history)")
-        #expect(history[1].release?.id == "id-2.0.0" && history[1].previousRelease == "id-1.0.0")
-        #expect(try host.manifest()?.releases.map(\.id) == ["id-3.0.0", "id-2.0.0", "id-1.0.0"])
+        #expect(history[1].release?.id == host.id("2.0.0") && history[1].previousRelease == host.id("1.0.0"))
+        #expect(try host.manifest()?.releases.map(\.id) == [host.id("3.0.0"), host.id("2.0.0"), host.id("1.0.0")])
     }
 
     @Test func aLeftoverUnitOnTheRoutedSlotIsNeverStopped() async throws {
@@ -430,9 +430,9 @@ final class Host {
         #expect(state.manifest?.current?.label == "2.0.0" && state.manifest?.activeSlot == .green, "\(state)")
         #expect(state.message?.contains("manifest.json could not be read") == true, "\(String(describing: state.message))")
         #expect(try await host.deploy("3.0.0") == 0, "\(host.events.events)")
-        #expect(host.outcome?.slot == .blue && host.outcome?.previousRelease == "id-2.0.0")
+        #expect(host.outcome?.slot == .blue && host.outcome?.previousRelease == host.id("2.0.0"))
         #expect(Self.stoppedOnlyAfterTheLastReload(Self.green, in: host.system.log), "\(host.system.log)")
-        #expect(try host.manifest()?.releases.map(\.id) == ["id-3.0.0", "id-2.0.0", "id-1.0.0"])
+        #expect(try host.manifest()?.releases.map(\.id) == [host.id("3.0.0"), host.id("2.0.0"), host.id("1.0.0")])
 
         // Missing: after one deploy nginx routes to blue; the next deploy must not take blue.
         let second = try Host()
@@ -440,8 +440,8 @@ final class Host {
         try FileManager.default.removeItem(atPath: second.layout.manifestFile)
         second.system.log = []
         #expect(try await second.deploy("2.0.0") == 0)
-        #expect(second.outcome?.slot == .green && second.outcome?.previousRelease == "id-1.0.0", "\(second.events.events)")
-        #expect(second.warnings.contains { $0.contains("manifest.json is missing, but nginx routes to id-1.0.0 (1.0.0) in the blue slot") }, "\(second.warnings)")
+        #expect(second.outcome?.slot == .green && second.outcome?.previousRelease == second.id("1.0.0"), "\(second.events.events)")
+        #expect(second.warnings.contains { $0.contains("manifest.json is missing, but nginx routes to \(ReleaseRef.shortID(second.id("1.0.0"))) (1.0.0) in the blue slot") }, "\(second.warnings)")
         #expect(Self.stoppedOnlyAfterTheLastReload(Self.blue, in: second.system.log), "\(second.system.log)")
         #expect(try second.manifest()?.current?.label == "2.0.0")
     }
@@ -453,7 +453,7 @@ final class Host {
         #expect(try await host.deploy("2.0.0") == 5)
         #expect(host.outcome?.result == .failed)
         #expect(host.outcome?.message?.contains("No space left on device") == true, "\(String(describing: host.outcome))")
-        #expect(try host.manifest()?.current?.id == "id-1.0.0", "the manifest lags")
+        #expect(try host.manifest()?.current?.id == host.id("1.0.0"), "the manifest lags")
         host.fault = nil
         host.system.log = []
         #expect(try await host.deploy("3.0.0") == 0)
@@ -473,7 +473,7 @@ final class Host {
         settings.releaseSource = .file(try host.archive("2.0.0"))
         settings.drainLimitMilliseconds = 1000
         settings.fault = EngineFault(.abandon, boundary)
-        let input = Array(try JSONEncoder().encode(host.plan(.deploy, Samples.release("id-2.0.0", label: "2.0.0"))))
+        let input = Array(try JSONEncoder().encode(host.plan(.deploy, Samples.release(host.id("2.0.0"), label: "2.0.0"))))
         let engine = Engine(system: host.system, events: crashed, settings: settings)
         Task { _ = await engine.run("deploy", input: input) }
         let start = Date()
@@ -499,7 +499,7 @@ final class Host {
         #expect(host.outcome?.slot == routed.other, "crash at \(boundary)")
         #expect(host.read(host.layout.nginxSiteFile)?.contains("traffic goes to the \(routed.other.rawValue) slot") == true)
         let manifest = try #require(try host.manifest())
-        #expect(manifest.current?.id == "id-3.0.0" && manifest.activeSlot == routed.other)
+        #expect(manifest.current?.id == host.id("3.0.0") && manifest.activeSlot == routed.other)
         #expect(!FileManager.default.fileExists(atPath: host.layout.intentFile))
         #expect(host.system.active == Set(routed == .blue ? Self.green : Self.blue), "crash at \(boundary): \(host.system.active)")
         // Once repaired, the records tell the truth: nothing is found on the next run.
