@@ -96,9 +96,9 @@ final class Host {
         #expect(host.read(layout.instanceEnvFile(service: "worker", slot: .blue))?.contains("PORT") == false)
         #expect(host.read(layout.templateUnitFile(service: "web")) == SystemdUnit(service: Samples.unprobedWeb, layout: layout).render())
         #expect(host.read(layout.nginxSiteFile)?.contains("server 127.0.0.1:47010;") == true)
-        #expect(host.link("\(layout.systemdDir)/multi-user.target.wants/hello-production-web@blue.service")
+        #expect(host.link("\(layout.systemdDir)/multi-user.target.wants/hello.production.web@blue.service")
             == layout.templateUnitFile(service: "web"))
-        #expect(host.system.log == ["daemon-reload", "start hello-production-web@blue.service hello-production-worker@blue.service",
+        #expect(host.system.log == ["daemon-reload", "start hello.production.web@blue.service hello.production.worker@blue.service",
                                     "nginx -t", "nginx reload"])
 
         let manifest = try #require(try host.manifest())
@@ -120,17 +120,17 @@ final class Host {
         #expect(outcome.slot == .green)
         #expect(outcome.previousRelease == "id-1.0.0")
         #expect(host.system.log == [
-            "start hello-production-web@green.service hello-production-worker@green.service", "nginx -t", "nginx reload",
-            "stop hello-production-web@blue.service hello-production-worker@blue.service",
+            "start hello.production.web@green.service hello.production.worker@green.service", "nginx -t", "nginx reload",
+            "stop hello.production.web@blue.service hello.production.worker@blue.service",
         ])
         let layout = host.layout
         #expect(host.read(layout.nginxSiteFile)?.contains("server 127.0.0.1:47011;") == true)
         let wants = "\(layout.systemdDir)/multi-user.target.wants"
-        #expect(host.link("\(wants)/hello-production-web@green.service") != nil)
-        #expect(host.link("\(wants)/hello-production-web@blue.service") == nil)
+        #expect(host.link("\(wants)/hello.production.web@green.service") != nil)
+        #expect(host.link("\(wants)/hello.production.web@blue.service") == nil)
         #expect(try host.manifest()?.releases.map(\.id) == ["id-2.0.0", "id-1.0.0"])
         #expect(host.link(layout.currentLink) == layout.releaseDir("id-2.0.0"))
-        #expect(host.system.active == ["hello-production-web@green.service", "hello-production-worker@green.service"])
+        #expect(host.system.active == ["hello.production.web@green.service", "hello.production.worker@green.service"])
     }
 
     @Test func deployingWhatRunsIsUnchangedAndTouchesNothing() async throws {
@@ -157,7 +157,7 @@ final class Host {
         let site = host.read(host.layout.nginxSiteFile)
         let env = host.read(host.layout.envFile)
         host.system.log = []
-        host.system.crashing = ["hello-production-worker@green.service"]
+        host.system.crashing = ["hello.production.worker@green.service"]
         host.environment = [EnvVar(name: "GREETING", value: "changed")]
         host.services[1].stopTimeoutMs = 2000  // the worker's unit changes too
 
@@ -165,17 +165,17 @@ final class Host {
         let outcome = try #require(host.outcome)
         #expect(outcome.result == .rolledBack)
         #expect(outcome.slot == .blue)
-        #expect(outcome.message == "hello-production-worker@green.service stopped right after it started (exit-code); see its journal below.")
+        #expect(outcome.message == "hello.production.worker@green.service stopped right after it started (exit-code); see its journal below.")
         #expect(outcome.journal == host.system.journalLines)
         #expect(host.stepLines.last == "health failed")
         #expect(host.read(host.layout.nginxSiteFile) == site)
         #expect(host.read(host.layout.envFile) == env)
         #expect(host.read(host.layout.templateUnitFile(service: "worker")) == SystemdUnit(service: Samples.worker, layout: host.layout).render())
         #expect(host.system.log == [
-            "daemon-reload", "start hello-production-web@green.service hello-production-worker@green.service",
-            "stop hello-production-web@green.service hello-production-worker@green.service", "daemon-reload",
+            "daemon-reload", "start hello.production.web@green.service hello.production.worker@green.service",
+            "stop hello.production.web@green.service hello.production.worker@green.service", "daemon-reload",
         ])
-        #expect(host.system.active == ["hello-production-web@blue.service", "hello-production-worker@blue.service"])
+        #expect(host.system.active == ["hello.production.web@blue.service", "hello.production.worker@blue.service"])
         #expect(try host.manifest()?.current?.id == "id-1.0.0")
         #expect(host.link(host.layout.currentLink) == host.layout.releaseDir("id-1.0.0"))
         #expect(try StateStore(layout: host.layout).history().map(\.result) == [.rolledBack, .deployed])
@@ -183,7 +183,7 @@ final class Host {
 
     @Test func firstDeployThatFailsIsFailedNotRolledBack() async throws {
         let host = try Host()
-        host.system.crashing = ["hello-production-web@blue.service"]
+        host.system.crashing = ["hello.production.web@blue.service"]
         #expect(try await host.deploy("1.0.0") == 1)
         #expect(host.outcome?.result == .failed)
         #expect(try host.manifest() == nil)
@@ -198,7 +198,7 @@ final class Host {
         #expect(host.outcome?.result == .rolledBack)
         #expect(host.outcome?.message == #"nginx rejected the new site (nginx: [emerg] unknown directive "bogus"); the previous site is back and still serves."#)
         #expect(host.read(host.layout.nginxSiteFile) == site)
-        #expect(!host.system.active.contains("hello-production-web@green.service"))
+        #expect(!host.system.active.contains("hello.production.web@green.service"))
     }
 
     @Test func slotPortTakenByAnotherProcessStopsTheDeployBeforeItStarts() async throws {
@@ -207,7 +207,7 @@ final class Host {
         host.services = [ServicePlan(name: "web", command: "python3 server.py", port: squatter.port, health: nil,
                                      proxied: true, stopTimeoutMs: 1000)]
         #expect(try await host.deploy("1.0.0") == 1)
-        #expect(host.outcome?.message == "port \(squatter.port) of the blue slot is taken by a process that is not hello-production-web@blue.service; free the port or give web another one.")
+        #expect(host.outcome?.message == "port \(squatter.port) of the blue slot is taken by a process that is not hello.production.web@blue.service; free the port or give web another one.")
         #expect(!host.system.log.contains { $0.hasPrefix("start") })
     }
 
@@ -262,7 +262,7 @@ final class Host {
         #expect(try await host.deploy("1.0.0") == 0)
         host.services = [Samples.unprobedWeb]
         #expect(try await host.deploy("2.0.0") == 0)
-        #expect(host.system.log.contains("stop hello-production-web@blue.service hello-production-worker@blue.service hello-production-worker@green.service"))
+        #expect(host.system.log.contains("stop hello.production.web@blue.service hello.production.worker@blue.service hello.production.worker@green.service"))
         #expect(!FileManager.default.fileExists(atPath: host.layout.templateUnitFile(service: "worker")))
         #expect(host.system.log.last == "daemon-reload")
     }
