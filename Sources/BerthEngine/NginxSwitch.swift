@@ -11,10 +11,14 @@ public struct NginxSwitch {
     public let siteFile: String
     /// How long a reload may take to start new workers before the switch counts as failed.
     public var reloadLimitMilliseconds = 5_000
+    /// Files removed in the same reload that writes the site, and put back if it fails: the
+    /// environment's site under its old-style name (`LegacyNames`), which serves the same domains.
+    public var retiring: [String]
 
-    public init(system: any SystemControl, siteFile: String) {
+    public init(system: any SystemControl, siteFile: String, retiring: [String] = []) {
         self.system = system
         self.siteFile = siteFile
+        self.retiring = retiring
     }
 
     /// The old workers of one reload, to wait for.
@@ -25,7 +29,7 @@ public struct NginxSwitch {
 
     /// Whether the site on disk is already `site` (nil: no site file).
     public func isCurrent(_ site: String?) -> Bool {
-        (try? Files.readString(siteFile)) == site
+        (try? Files.readString(siteFile)) == site && !retiring.contains(where: Files.exists)
     }
 
     /// Writes `site` (nil removes the file), has nginx check it and reloads. On any failure the
@@ -34,18 +38,29 @@ public struct NginxSwitch {
     public func apply(_ site: String?) async throws(StepFailure) -> Drain? {
         let previous: String?
         do { previous = try Files.readString(siteFile) } catch { throw StepFailure("\(error).") }
-        guard previous != site else { return nil }
+        let retired = retiring.compactMap { path in ((try? Files.readString(path)) ?? nil).map { (path, $0) } }
+        guard previous != site || !retired.isEmpty else { return nil }
+        func putBack() {
+            try? write(previous)
+            for (path, text) in retired { try? Files.writeAtomically(path, text, mode: 0o644) }
+        }
         try write(site)
+        for (path, _) in retired {
+            do { try Files.remove(path) } catch {
+                putBack()
+                throw StepFailure("\(error).")
+            }
+        }
 
         if let complaint = await system.testNginx() {
-            try? write(previous)
+            putBack()
             throw StepFailure("nginx rejected the new site (\(complaint)); the previous site is back and still serves.")
         }
         guard let master = system.nginxMaster() else {
             do {
                 try await system.startNginx()
             } catch {
-                try? write(previous)
+                putBack()
                 throw StepFailure("nginx was not running and could not be started (\(error.message)).")
             }
             return nil
@@ -54,7 +69,7 @@ public struct NginxSwitch {
         do {
             try system.reloadNginx(master: master)
         } catch {
-            try? write(previous)
+            putBack()
             throw StepFailure("\(error.message); the previous site is back.")
         }
         let waited = Stopwatch()
@@ -64,7 +79,7 @@ public struct NginxSwitch {
             }
             await pause(milliseconds: 2)
         }
-        try? write(previous)
+        putBack()
         try? system.reloadNginx(master: master)
         throw StepFailure("nginx started no new workers within \(reloadLimitMilliseconds / 1000) s of the reload; the previous site is back (see nginx's error log).")
     }

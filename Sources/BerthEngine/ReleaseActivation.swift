@@ -61,7 +61,8 @@ public final class ReleaseActivation {
         files = HostFiles(layout: layout)
         store = StateStore(layout: layout)
         releases = ReleaseStore(layout: layout)
-        nginx = NginxSwitch(system: system, siteFile: layout.nginxSiteFile)
+        nginx = NginxSwitch(system: system, siteFile: layout.nginxSiteFile,
+                            retiring: NameUpgrade(layout: layout, system: system).retiringSites)
         startedAt = Timestamp.now()
     }
 
@@ -129,6 +130,9 @@ public final class ReleaseActivation {
             return EngineExit.ok
         }
 
+        // Nothing is written or started when the deploy would take another's domain, port or files.
+        try await HostCheck(plan: plan, system: system).refuseConflicts(services: services, slot: slot)
+
         let drain: NginxSwitch.Drain?
         do {
             if plan.kind != .rollback {
@@ -174,7 +178,11 @@ public final class ReleaseActivation {
         } else {
             skipped("drain")
         }
-        await step("stop-old") { await stopOld(manifest, activeSlot: activeSlot, services: services, slot: slot) }
+        await step("stop-old") {
+            await stopOld(manifest, activeSlot: activeSlot, services: services, slot: slot)
+            let names = (manifest?.services ?? []).map(\.name) + services.map(\.name)
+            for warning in await NameUpgrade(layout: layout, system: system).retire(services: names) { warn(warning) }
+        }
 
         let kept = keptReleases(target, manifest: manifest, slot: slot)
         let current = Manifest(app: plan.app, env: plan.env, current: target, activeSlot: slot, releases: kept,
@@ -184,6 +192,7 @@ public final class ReleaseActivation {
                 do {
                     try Files.replaceSymlink(layout.currentLink, to: layout.releaseDir(target.id))
                     try store.save(current)
+                    try OwnershipStore(layout: layout).save(Ownership(plan: plan, services: services))
                     try store.append(historyEntry(target, DeployOutcome(
                         result: .deployed, release: target.id, previousRelease: previous?.id, slot: slot, steps: timings)))
                 } catch {

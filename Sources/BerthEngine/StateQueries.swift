@@ -19,8 +19,9 @@ public struct StateQueries {
     public func status() async throws(EngineError) {
         let manifest = try StateStore(layout: layout).manifest()
         var units: [String] = []
+        let names = NameUpgrade(layout: layout, system: system)
         for service in manifest?.services ?? [] {
-            for slot in Slot.allCases { units.append(layout.unitName(service: service.name, slot: slot)) }
+            for slot in Slot.allCases { units.append(names.unitName(service: service.name, slot: slot)) }
         }
         let states = await system.activeStates(units)
         events.emit(EngineEvent(event: .state, manifest: manifest, lock: DeployLock.inspect(layout.lockFile),

@@ -56,6 +56,17 @@ public protocol SystemControl: AnyObject {
     /// Asks the master to reload its configuration (graceful: old workers finish their requests).
     func reloadNginx(master: Int32) throws(ControlFailure)
     func startNginx() async throws(ControlFailure)
+
+    /// nginx's effective configuration, file by file (`nginx -T`); `.unknown` where nginx cannot
+    /// be asked.
+    func nginxConfiguration() async -> NginxConfiguration
+    /// The TCP sockets that listen on this host and who holds them (`ss`); nil when unknown.
+    func listeningSockets() async -> [PortListener]?
+}
+
+extension SystemControl {
+    public func nginxConfiguration() async -> NginxConfiguration { .unknown }
+    public func listeningSockets() async -> [PortListener]? { nil }
 }
 
 /// The real host: systemd through `systemctl`, nginx through its pid file, signals and `/proc`.
@@ -116,9 +127,26 @@ public final class LiveSystem: SystemControl {
     }
 
     public func testNginx() async -> String? {
-        let result = await Commands.run(["nginx", "-t", "-q"])
-        if result.status == 127 { return "nginx is not installed on this host" }
-        return result.succeeded ? nil : result.complaint
+        NginxTest.complaint(await Commands.run(HostInspection.nginxTest))
+    }
+
+    public func nginxConfiguration() async -> NginxConfiguration {
+        let result = await Commands.run(HostInspection.nginxConfiguration)
+        if result.status == 127 { return .failed(NginxTest.notInstalled) }
+        guard result.succeeded else { return .failed(result.complaint) }
+        return .files(NginxConfiguration.files(inDump: result.output))
+    }
+
+    public func listeningSockets() async -> [PortListener]? {
+        let result = await Commands.run(HostInspection.listeningSockets)
+        guard result.succeeded else { return nil }
+        return PortListener.parse(ssOutput: result.output).map { listener in
+            var listener = listener
+            if let pid = listener.pid, let cgroup = (try? Files.readString("/proc/\(pid)/cgroup")) ?? nil {
+                listener.unit = PortListener.unit(fromCgroup: cgroup)
+            }
+            return listener
+        }
     }
 
     public func nginxMaster() -> Int32? {
@@ -147,6 +175,28 @@ public final class LiveSystem: SystemControl {
         guard result.succeeded else {
             throw ControlFailure("systemd could not \(what): \(result.complaint)")
         }
+    }
+}
+
+/// What `nginx -t` says about a configuration: nil when nginx accepts it, else nginx's words.
+public enum NginxTest {
+    static let notInstalled = "nginx is not installed on this host"
+
+    /// A warning that nginx ignores a `server_name` (two servers share it on one `listen`) is a
+    /// failure: one app's domain would be answered by another.
+    public static func complaint(_ result: CommandResult) -> String? {
+        if result.status == 127 { return notInstalled }
+        guard result.succeeded else { return result.complaint }
+        let ignored = result.errorOutput.split(whereSeparator: \.isNewline).filter { $0.contains("conflicting server name") }
+        guard !ignored.isEmpty else { return nil }
+        return ignored.map { line in
+            // `nginx: [warn] conflicting server name …`, or with the time and `2893#2893: ` before it.
+            guard let warn = line.firstRange(of: "[warn] ") else { return String(line) }
+            var rest = line[warn.upperBound...]
+            let process = rest.prefix { $0.isNumber || $0 == "#" }
+            if !process.isEmpty, rest.dropFirst(process.count).hasPrefix(": ") { rest = rest.dropFirst(process.count + 2) }
+            return String(rest)
+        }.joined(separator: "; ")
     }
 }
 

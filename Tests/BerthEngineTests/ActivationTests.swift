@@ -6,7 +6,7 @@ import Testing
 /// Whole deploys and rollbacks in a temporary root, with `FakeSystem` in place of systemd and nginx.
 final class Host {
     let dir: TemporaryDirectory
-    let system = FakeSystem()
+    let system: FakeSystem
     var events = CollectingSink()
     let layout: HostLayout
     var environment = [EnvVar(name: "GREETING", value: "hi there")]
@@ -14,14 +14,20 @@ final class Host {
     var services = [Samples.unprobedWeb, Samples.worker]
     var keep = 5
     var catchUp: CatchUpSource?
+    var proxy: ProxyConfig? = Samples.proxy
 
-    init() throws {
-        dir = try TemporaryDirectory()
-        layout = HostLayout(root: "\(dir.path)/root", app: "hello", env: "production",
+    /// `sharing` another app environment's host: the same root, systemd and nginx directories.
+    init(app: String = "hello", env: String = "production", sharing other: Host? = nil) throws {
+        dir = try other?.dir ?? TemporaryDirectory()
+        ownsDirectory = other == nil
+        system = other?.system ?? FakeSystem()
+        layout = HostLayout(root: "\(dir.path)/root", app: app, env: env,
                             systemdDir: "\(dir.path)/systemd", nginxDir: "\(dir.path)/nginx")
     }
 
-    deinit { dir.remove() }
+    private let ownsDirectory: Bool
+
+    deinit { if ownsDirectory { dir.remove() } }
 
     /// A release archive of the example app with `VERSION` set.
     func archive(_ version: String) throws -> String {
@@ -40,8 +46,8 @@ final class Host {
     }
 
     func plan(_ kind: DeployPlan.Kind, _ release: ReleaseRef?) -> DeployPlan {
-        DeployPlan(kind: kind, app: "hello", env: "production", host: "h1", release: release, services: services,
-                   proxy: Samples.proxy, environment: environment, keepReleases: keep, sharedDirs: ["media"],
+        DeployPlan(kind: kind, app: layout.app, env: layout.env, host: "h1", release: release, services: services,
+                   proxy: proxy, environment: environment, keepReleases: keep, sharedDirs: ["media"],
                    requestedBy: Samples.requester, root: layout.root, systemdDir: layout.systemdDir,
                    nginxDir: layout.nginxDir, catchUp: catchUp)
     }

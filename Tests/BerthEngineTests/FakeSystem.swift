@@ -10,6 +10,8 @@ final class FakeSystem: SystemControl {
     var journalLines = ["Traceback (most recent call last):", "SyntaxError: invalid syntax"]
     var nginxComplaint: String? = nil
     var nginxRunning = true
+    /// What `ss` would list; nil: unknown, as on a system without it.
+    var listeners: [PortListener]? = nil
     private var workers: Set<Int32> = [101, 102]
     private var nextWorker: Int32 = 200
 
@@ -56,4 +58,6 @@ final class FakeSystem: SystemControl {
         log.append("start nginx")
         nginxRunning = true
     }
+
+    func listeningSockets() async -> [PortListener]? { listeners }
 }
