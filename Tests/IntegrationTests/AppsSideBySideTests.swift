@@ -144,6 +144,44 @@ extension Integration {
             try expectNothingOf(name, env: "production")
         }
 
+        /// A host an earlier Berth deployed to (old-style names, no ownership record) moves to the
+        /// new names with its next deploy: under load, without a failed request; afterwards its
+        /// old units, boot links and site are gone. Needs a static engine built from a commit
+        /// before the names changed (e.g. a8bc5c9) in BERTH_EARLIER_ENGINE.
+        @Test(.enabled(if: ProcessInfo.processInfo.environment["BERTH_EARLIER_ENGINE"] != nil,
+                       "set BERTH_EARLIER_ENGINE to an engine with the old names"))
+        func aHostAnEarlierBerthDeployedMovesToTheNewNamesWithoutAFailedRequest() throws {
+            let earlier = berth.with(engine: ProcessInfo.processInfo.environment["BERTH_EARLIER_ENGINE"] ?? "")
+            let name = DeployTests.freshName("upgrade")
+            let app = try app(name, env: "production", domain: "\(name).test", version: "1.0.0")
+            let layout = HostLayout(app: name, env: "production"), legacy = LegacyNames(layout: layout)
+            defer { app.remove(); remove([(name, "production")]) }
+
+            let first = try earlier.run(["deploy"], in: app.directory, sshConfig: testbed.sshConfig)
+            #expect(first.status == 0, "\(first.combined)")
+            #expect(try sh("systemctl is-active \(legacy.unitName(service: "web", slot: .blue))").stdout == "active\n")
+
+            try app.setVersion("2.0.0")
+            let fresh = try LoadGenerator.start(addresses: [address], hostHeader: app.domain, mode: "new")
+            let kept = try LoadGenerator.start(addresses: [address], hostHeader: app.domain, mode: "keepalive")
+            let next = try berth.run(["deploy"], in: app.directory, sshConfig: testbed.sshConfig)
+            usleep(300_000)
+            for load in [try fresh.stop(), try kept.stop()] {
+                #expect(load.failed == 0, "\(load)")
+                #expect(load.versions["1.0.0", default: 0] > 0 && load.versions["2.0.0", default: 0] > 0, "\(load)")
+            }
+            #expect(next.status == 0, "\(next.combined)")
+            #expect(!next.stdout.contains(" ! "), "no warnings: \(next.combined)")
+            #expect(try Curl.version(address, host: app.domain) == "2.0.0")
+            #expect(try sh("systemctl is-active \(layout.unitName(service: "web", slot: .green)) \(layout.unitName(service: "worker", slot: .green))").stdout
+                == "active\nactive\n")
+            let left = try sh("ls /etc/systemd/system /etc/systemd/system/multi-user.target.wants /etc/nginx/conf.d | grep -F '\(legacy.unitPrefix(service: ""))'; ls \(legacy.nginxSiteFile) \(legacy.catchUpUnitFile) 2>/dev/null; systemctl list-units --plain --no-legend '\(legacy.unitPrefix(service: ""))*'; true")
+            #expect(left.stdout.isEmpty, "old-style names left: \(left.stdout)")
+            let status = try berth.run(["status", "--json"], in: app.directory, sshConfig: testbed.sshConfig)
+            let hosts = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [[String: Any]] ?? []
+            #expect(hosts.first?["healthy"] as? Bool == true, "status reads the new names: \(status.stdout)")
+        }
+
         /// Through the app file the only way to reach another app environment's units now is its
         /// ports: a deploy that would start on the idle slot's port of another is refused, and the
         /// other keeps both its slots.
