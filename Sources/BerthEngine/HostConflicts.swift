@@ -81,6 +81,8 @@ struct HostCheck {
         let files: [NginxConfigFile]
         switch await system.nginxConfiguration() {
         case let .files(dumped): files = dumped
+        case let .failed(complaint) where complaint == NginxTest.notInstalled:
+            throw .conflict("nginx is not installed on this host, and \(me) routes \(domains.joined(separator: ", ")) through it, so nothing was changed; install nginx or remove 'proxy:' from berth.yml.")
         case let .failed(complaint):
             throw .conflict("nginx's configuration on this host does not load (\(complaint)), so nothing was changed; fix it until 'nginx -t' passes, then deploy again.")
         case .unknown: files = Self.readSites(in: layout.nginxDir)

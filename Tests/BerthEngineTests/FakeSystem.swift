@@ -12,6 +12,8 @@ final class FakeSystem: SystemControl {
     var nginxRunning = true
     /// What `ss` would list; nil: unknown, as on a system without it.
     var listeners: [PortListener]? = nil
+    /// What `nginx -T` would say; `.unknown`: the engine reads the site directory.
+    var dump: NginxConfiguration = .unknown
     private var workers: Set<Int32> = [101, 102]
     private var nextWorker: Int32 = 200
 
@@ -60,4 +62,6 @@ final class FakeSystem: SystemControl {
     }
 
     func listeningSockets() async -> [PortListener]? { listeners }
+
+    func nginxConfiguration() async -> NginxConfiguration { dump }
 }

@@ -76,6 +76,31 @@ import Testing
         try expectNothingOf(host, startedSince: [])
     }
 
+    /// What nginx itself reads counts, wherever it is included from; a configuration nginx
+    /// refuses, or no nginx, stops the deploy before it starts.
+    @Test func nginxsOwnViewOfItsConfigurationDecides() async throws {
+        let host = try Host()
+        host.system.dump = .files([
+            NginxConfigFile(path: "/etc/nginx/nginx.conf", text: "http { include /etc/nginx/sites-enabled/*; }\n"),
+            NginxConfigFile(path: "/etc/nginx/sites-enabled/default", text: "server { listen 80 default_server; server_name hello.test; }\n"),
+        ])
+        #expect(try await host.deploy("1.0.0") == 1)
+        #expect(host.events.events.last?.message == "hello.test on port 80 is already served by /etc/nginx/sites-enabled/default (not written by Berth), so nothing was changed; give hello (production) another domain in berth.yml or remove that site.")
+
+        host.system.dump = .failed("nginx: [emerg] unknown directive \"bogus\" in /etc/nginx/conf.d/x.conf:1")
+        #expect(try await host.deploy("1.0.0") == 1)
+        #expect(host.events.events.last?.message == "nginx's configuration on this host does not load (nginx: [emerg] unknown directive \"bogus\" in /etc/nginx/conf.d/x.conf:1), so nothing was changed; fix it until 'nginx -t' passes, then deploy again.")
+
+        host.system.dump = .failed("nginx is not installed on this host")
+        #expect(try await host.deploy("1.0.0") == 1)
+        #expect(host.events.events.last?.message == "nginx is not installed on this host, and hello (production) routes hello.test, www.hello.test through it, so nothing was changed; install nginx or remove 'proxy:' from berth.yml.")
+        try expectNothingOf(host, startedSince: [])
+
+        // Without a proxy nginx is not asked.
+        host.proxy = nil
+        #expect(try await host.deploy("1.0.0") == 0)
+    }
+
     @Test func aPortOfAnotherAppEnvironmentIsRefusedNamingItsOwner() async throws {
         let (first, second) = try twoApps()
         second.services[0].port = 47009  // green is 47010, the first app's blue
