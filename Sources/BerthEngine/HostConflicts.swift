@@ -39,21 +39,23 @@ struct HostCheck {
     func refuseOwned(_ mine: Ownership, neighbours: [Neighbour]) throws(EngineError) {
         for neighbour in neighbours {
             let theirs = neighbour.ownership
+            // A record outlives an app environment someone removed by hand; its directory is the record.
+            let gone = "or, if \(theirs.app) (\(theirs.env)) no longer runs here, remove \(HostLayout(root: layout.root, app: theirs.app, env: theirs.env).appDir)"
             if let unit = mine.units.first(where: theirs.units.contains) {
-                throw .conflict("the unit \(unit) of \(me) belongs to \(theirs.owner), so nothing was changed; remove that app environment from this host first.")
+                throw .conflict("the unit \(unit) of \(me) belongs to \(theirs.owner), so nothing was changed; rename the app or the environment, \(gone).")
             }
             if let site = mine.site, site == theirs.site {
-                throw .conflict("the nginx site \(site) of \(me) belongs to \(theirs.owner), so nothing was changed; remove that app environment from this host first.")
+                throw .conflict("the nginx site \(site) of \(me) belongs to \(theirs.owner), so nothing was changed; rename the app or the environment, \(gone).")
             }
             if let upstream = mine.upstreams.first(where: theirs.upstreams.contains) {
-                throw .conflict("the nginx upstream \(upstream) of \(me) belongs to \(theirs.owner), so nothing was changed; remove that app environment from this host first.")
+                throw .conflict("the nginx upstream \(upstream) of \(me) belongs to \(theirs.owner), so nothing was changed; rename the app or the environment, \(gone).")
             }
             for port in mine.ports {
                 guard let other = theirs.ports.first(where: { $0.port == port.port }) else { continue }
-                throw .conflict("port \(port.port) (\(port.service), \(port.slot.rawValue) slot) of \(me) belongs to \(theirs.owner) (\(other.service), \(other.slot.rawValue) slot), so nothing was changed; give '\(port.service)' another port in berth.yml (each service takes its port and the next one).")
+                throw .conflict("port \(port.port) (\(port.service), \(port.slot.rawValue) slot) of \(me) belongs to \(theirs.owner) (\(other.service), \(other.slot.rawValue) slot), so nothing was changed; give '\(port.service)' another port in berth.yml (each service takes its port and the next one), \(gone).")
             }
             if let user = mine.user, user == theirs.user {
-                throw .conflict("the service user \(user) of \(me) belongs to \(theirs.owner), so nothing was changed; rename the app or the environment.")
+                throw .conflict("the service user \(user) of \(me) belongs to \(theirs.owner), so nothing was changed; rename the app or the environment, \(gone).")
             }
         }
     }

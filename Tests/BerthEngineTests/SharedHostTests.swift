@@ -107,7 +107,7 @@ import Testing
         #expect(try await first.deploy("1.0.0") == 0)
         let before = first.system.log
         #expect(try await second.deploy("1.0.0") == 1)
-        #expect(second.events.events.last?.message == "port 47010 (web, green slot) of shop-prod (eu) belongs to Berth app 'shop', environment 'prod-eu' (web, blue slot), so nothing was changed; give 'web' another port in berth.yml (each service takes its port and the next one).")
+        #expect(second.events.events.last?.message == "port 47010 (web, green slot) of shop-prod (eu) belongs to Berth app 'shop', environment 'prod-eu' (web, blue slot), so nothing was changed; give 'web' another port in berth.yml (each service takes its port and the next one), or, if shop (prod-eu) no longer runs here, remove \(first.layout.appDir).")
         try expectNothingOf(second, startedSince: before)
     }
 
@@ -134,7 +134,7 @@ import Testing
         try OwnershipStore(layout: first.layout).save(record)
         let before = first.system.log
         #expect(try await second.deploy("1.0.0") == 1)
-        #expect(second.events.events.last?.message == "the unit shop-prod.eu.worker@.service of shop-prod (eu) belongs to Berth app 'shop', environment 'prod-eu', so nothing was changed; remove that app environment from this host first.")
+        #expect(second.events.events.last?.message == "the unit shop-prod.eu.worker@.service of shop-prod (eu) belongs to Berth app 'shop', environment 'prod-eu', so nothing was changed; rename the app or the environment, or, if shop (prod-eu) no longer runs here, remove \(first.layout.appDir).")
         try expectNothingOf(second, startedSince: before)
         #expect(first.system.active.isSuperset(of: ["shop.prod-eu.web@blue.service", "shop.prod-eu.worker@blue.service"]))
     }
