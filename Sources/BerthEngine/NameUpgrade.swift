@@ -35,6 +35,8 @@ struct NameUpgrade {
     /// the plan). Returns warnings: the new release already serves, so nothing here fails a deploy.
     func retire(services: [String]) async -> [String] {
         var warnings: [String] = []
+        let candidates = Set(services).map { legacy.templateUnitFile(service: $0) } + [legacy.catchUpUnitFile, legacy.nginxSiteFile]
+        guard candidates.contains(where: Files.exists) else { return [] }  // moved already, or never had old names
         let neighbours = OwnershipStore(layout: layout).neighbours()
         let theirInstances = neighbours.reduce(into: Set<String>()) { $0.formUnion($1.legacyInstances) }
         // New-style names hold a '.', so only environments not yet moved claim old-style ones.
