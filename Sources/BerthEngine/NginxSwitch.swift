@@ -52,7 +52,8 @@ public struct NginxSwitch {
             }
         }
 
-        if let complaint = await system.testNginx() {
+        let names = Set(NginxServers.parse(site ?? "").flatMap(\.names))
+        if let complaint = await system.testNginx(serving: names) {
             putBack()
             throw StepFailure("nginx rejected the new site (\(complaint)); the previous site is back and still serves.")
         }

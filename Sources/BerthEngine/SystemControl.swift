@@ -47,8 +47,9 @@ public protocol SystemControl: AnyObject {
     /// (microseconds since 1970, `Timestamp.microseconds()`) if given.
     func journal(_ unit: String, lines: Int, since: Int64?) async -> [String]
 
-    /// nil when `nginx -t` accepts the configuration, else what nginx said.
-    func testNginx() async -> String?
+    /// nil when `nginx -t` accepts the configuration, else what nginx said; a warning that nginx
+    /// ignores one of `names` (another server has it on the same `listen`) counts as a refusal.
+    func testNginx(serving names: Set<String>) async -> String?
     /// PID of the running nginx master, nil if nginx does not run.
     func nginxMaster() -> Int32?
     /// PIDs of the master's live (non-zombie) children: its workers and cache processes.
@@ -126,8 +127,8 @@ public final class LiveSystem: SystemControl {
         return messages
     }
 
-    public func testNginx() async -> String? {
-        NginxTest.complaint(await Commands.run(HostInspection.nginxTest))
+    public func testNginx(serving names: Set<String>) async -> String? {
+        NginxTest.complaint(await Commands.run(HostInspection.nginxTest), serving: names)
     }
 
     public func nginxConfiguration() async -> NginxConfiguration {
@@ -182,12 +183,17 @@ public final class LiveSystem: SystemControl {
 public enum NginxTest {
     static let notInstalled = "nginx is not installed on this host"
 
-    /// A warning that nginx ignores a `server_name` (two servers share it on one `listen`) is a
-    /// failure: one app's domain would be answered by another.
-    public static func complaint(_ result: CommandResult) -> String? {
+    /// A warning that nginx ignores one of `names` (two servers share it on one `listen`) is a
+    /// failure: one app's domain would be answered by another. Such warnings about other names
+    /// (a conflict between two sites that are not this deploy's) are left to their owners.
+    public static func complaint(_ result: CommandResult, serving names: Set<String>) -> String? {
         if result.status == 127 { return notInstalled }
         guard result.succeeded else { return result.complaint }
-        let ignored = result.errorOutput.split(whereSeparator: \.isNewline).filter { $0.contains("conflicting server name") }
+        let ignored = result.errorOutput.split(whereSeparator: \.isNewline).filter { line in
+            guard let start = line.firstRange(of: "conflicting server name \"") else { return false }
+            let name = line[start.upperBound...].prefix { $0 != "\"" }
+            return names.contains(name.lowercased())
+        }
         guard !ignored.isEmpty else { return nil }
         return ignored.map { line in
             // `nginx: [warn] conflicting server name …`, or with the time and `2893#2893: ` before it.

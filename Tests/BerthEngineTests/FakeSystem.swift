@@ -41,7 +41,7 @@ final class FakeSystem: SystemControl {
 
     func journal(_ unit: String, lines: Int, since: Int64?) async -> [String] { journalLines }
 
-    func testNginx() async -> String? {
+    func testNginx(serving names: Set<String>) async -> String? {
         log.append("nginx -t")
         return nginxComplaint
     }
