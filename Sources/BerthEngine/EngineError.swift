@@ -11,6 +11,9 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
     case releaseNotOnHost(requested: String?, kept: [ReleaseRef], current: String?, where: String = "on this host")
     /// Something the engine did not expect (an unreadable manifest, a full disk…).
     case `internal`(String)
+    /// The deploy would take what another app environment or program on the host has (a domain,
+    /// a port, a unit or site file); refused before anything changed. The message names both.
+    case conflict(String)
 
     public var exitCode: Int32 {
         switch self {
@@ -18,6 +21,7 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
         case .lockHeld: EngineExit.lockHeld
         case .releaseNotOnHost: EngineExit.releaseNotOnHost
         case .internal: EngineExit.internalFailure
+        case .conflict: EngineExit.failed
         }
     }
 
@@ -37,7 +41,7 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
                 return "release '\(requested)' is not kept \(place); kept releases: \(list)."
             }
             return "there is no earlier release \(place) to roll back to; kept releases: \(list)."
-        case let .internal(message):
+        case let .internal(message), let .conflict(message):
             return message.hasSuffix(".") ? message : message + "."
         }
     }

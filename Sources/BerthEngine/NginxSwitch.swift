@@ -11,10 +11,14 @@ public struct NginxSwitch {
     public let siteFile: String
     /// How long a reload may take to start new workers before the switch counts as failed.
     public var reloadLimitMilliseconds = 5_000
+    /// Files removed in the same reload that writes the site, and put back if it fails: the
+    /// environment's site under its old-style name (`LegacyNames`), which serves the same domains.
+    public var retiring: [String]
 
-    public init(system: any SystemControl, siteFile: String) {
+    public init(system: any SystemControl, siteFile: String, retiring: [String] = []) {
         self.system = system
         self.siteFile = siteFile
+        self.retiring = retiring
     }
 
     /// The old workers of one reload, to wait for.
@@ -25,7 +29,7 @@ public struct NginxSwitch {
 
     /// Whether the site on disk is already `site` (nil: no site file).
     public func isCurrent(_ site: String?) -> Bool {
-        (try? Files.readString(siteFile)) == site
+        (try? Files.readString(siteFile)) == site && !retiring.contains(where: Files.exists)
     }
 
     /// Writes `site` (nil removes the file), has nginx check it and reloads. On any failure the
@@ -34,24 +38,40 @@ public struct NginxSwitch {
     public func apply(_ site: String?) async throws(StepFailure) -> Drain? {
         let previous: String?
         do { previous = try Files.readString(siteFile) } catch { throw StepFailure("\(error).") }
-        guard previous != site else { return nil }
+        let retired = retiring.compactMap { path in ((try? Files.readString(path)) ?? nil).map { (path, $0) } }
+        guard previous != site || !retired.isEmpty else { return nil }
         try write(site)
-        return try await load(restoring: .some(previous))
+        for (path, _) in retired {
+            do { try Files.remove(path) } catch {
+                try? write(previous)
+                for (path, text) in retired { try? Files.writeAtomically(path, text, mode: 0o644) }
+                throw StepFailure("\(error).")
+            }
+        }
+        return try await load(restoring: .some(previous), retired: retired,
+                              serving: Set(NginxServers.parse(site ?? "").flatMap(\.names)))
     }
 
     /// Has nginx check and load the site as it is on disk, so that what nginx routes to is what
     /// the file says (after a crash between writing the site and the reload, it may not be).
     /// Returns every worker that ran before, to drain: also those an earlier reload left draining.
     public func reloadAsIs() async throws(StepFailure) -> Drain? {
-        try await load(restoring: nil)
+        let onDisk = (try? Files.readString(siteFile)) ?? nil
+        return try await load(restoring: nil, retired: [], serving: Set(NginxServers.parse(onDisk ?? "").flatMap(\.names)))
     }
 
     /// nginx -t, then a graceful reload (or a start when nginx does not run). `restoring`: the
-    /// site to put back on a failure (inner nil: remove it); nil: leave the file alone.
-    private func load(restoring previous: String??) async throws(StepFailure) -> Drain? {
-        func putBack() { if let previous { try? write(previous) } }
+    /// site to put back on a failure (inner nil: remove it); nil: leave the file alone. `retired`:
+    /// old-style files removed with this reload, put back with the site. `serving`: the domains
+    /// whose "conflicting server name" warnings fail the check.
+    private func load(restoring previous: String??, retired: [(String, String)],
+                      serving names: Set<String>) async throws(StepFailure) -> Drain? {
+        func putBack() {
+            if let previous { try? write(previous) }
+            for (path, text) in retired { try? Files.writeAtomically(path, text, mode: 0o644) }
+        }
         let back = previous == nil ? "" : "; the previous site is back"
-        if let complaint = await system.testNginx() {
+        if let complaint = await system.testNginx(serving: names) {
             putBack()
             if previous == nil { throw StepFailure("nginx rejects the site on disk (\(complaint)); fix or remove \(siteFile).") }
             throw StepFailure("nginx rejected the new site (\(complaint)); the previous site is back and still serves.")

@@ -18,8 +18,8 @@ public enum PlanCheck {
         guard plan.kind == expected else { throw fail("its kind is '\(plan.kind.rawValue)' but the command is '\(expected.rawValue)'") }
         guard isName(plan.host) else { throw fail("host '\(plan.host)' must be letters, digits, '.', '_' or '-'") }
         if let source = plan.catchUp { try validate(source, fail: fail) }
-        for (what, value) in [("app", plan.app), ("env", plan.env)] where !isName(value) {
-            throw fail("\(what) '\(value)' must be letters, digits, '.', '_' or '-', starting with a letter or digit")
+        for (what, value) in [("app", plan.app), ("env", plan.env)] where !HostLayout.isValidName(value) {
+            throw fail("\(what) '\(value)' must be \(nameRule)")
         }
         for (what, path) in [("root", plan.root), ("systemdDir", plan.systemdDir), ("nginxDir", plan.nginxDir)] {
             guard path.hasPrefix("/"), !path.contains("\n"), !path.split(separator: "/").contains("..") else {
@@ -42,7 +42,7 @@ public enum PlanCheck {
         var names: Set<String> = []
         var ports: [Int: String] = [:]
         for service in plan.services {
-            guard isName(service.name) else { throw fail("service name '\(service.name)' must be letters, digits, '.', '_' or '-'") }
+            guard HostLayout.isValidName(service.name) else { throw fail("service name '\(service.name)' must be \(nameRule)") }
             guard names.insert(service.name).inserted else { throw fail("service '\(service.name)' appears twice") }
             guard !service.command.unicodeScalars.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\0" }),
                   !service.command.allSatisfy({ $0 == " " || $0 == "\t" }) else {
@@ -126,9 +126,10 @@ public enum PlanCheck {
 
     public static func validate(_ request: PublishRequest) throws(EngineError) {
         func fail(_ message: String) -> EngineError { .badInput("the publish request is invalid: \(message).") }
-        for (what, value) in [("app", request.app), ("env", request.env), ("release id", request.release.id)] where !isName(value) {
-            throw fail("\(what) '\(value)' must be letters, digits, '.', '_' or '-'")
+        for (what, value) in [("app", request.app), ("env", request.env)] where !HostLayout.isValidName(value) {
+            throw fail("\(what) '\(value)' must be \(nameRule)")
         }
+        guard isName(request.release.id) else { throw fail("release id '\(request.release.id)' must be letters, digits, '.', '_' or '-'") }
         guard isStorePath(request.path) else { throw fail("the store path '\(request.path)' must be an absolute path of letters, digits, '/', '.', '_' or '-'") }
         guard isStorePath(request.root) else { throw fail("root '\(request.root)' must be an absolute path") }
         guard request.keep >= 1 else { throw fail("keep must be at least 1") }
@@ -150,8 +151,8 @@ public enum PlanCheck {
     }
 
     public static func validate(_ query: StoreQuery) throws(EngineError) {
-        for (what, value) in [("app", query.app), ("env", query.env)] where !isName(value) {
-            throw .badInput("the store query is invalid: \(what) '\(value)' must be letters, digits, '.', '_' or '-'.")
+        for (what, value) in [("app", query.app), ("env", query.env)] where !HostLayout.isValidName(value) {
+            throw .badInput("the store query is invalid: \(what) '\(value)' must be \(nameRule).")
         }
         guard isStorePath(query.path) else { throw .badInput("the store query is invalid: path '\(query.path)' must be an absolute path.") }
     }
@@ -163,8 +164,8 @@ public enum PlanCheck {
     }
 
     public static func validate(_ query: StateQuery) throws(EngineError) {
-        for (what, value) in [("app", query.app), ("env", query.env)] where !isName(value) {
-            throw .badInput("the query is invalid: \(what) '\(value)' must be letters, digits, '.', '_' or '-'.")
+        for (what, value) in [("app", query.app), ("env", query.env)] where !HostLayout.isValidName(value) {
+            throw .badInput("the query is invalid: \(what) '\(value)' must be \(nameRule).")
         }
         for (what, path) in [("root", query.root), ("systemdDir", query.systemdDir), ("nginxDir", query.nginxDir)] {
             guard let path else { continue }
@@ -175,7 +176,11 @@ public enum PlanCheck {
         if let limit = query.limit, limit < 0 { throw .badInput("the query is invalid: limit must not be negative.") }
     }
 
-    /// A safe file and unit name: `[A-Za-z0-9][A-Za-z0-9._-]*`, at most 100 characters.
+    /// How app, environment and service names are made (`HostLayout.isValidName`): without `.`, which
+    /// joins them in unit, site and upstream names, so no two app environments share one.
+    static let nameRule = "1 to 40 lowercase letters, digits, '-' or '_', starting with a letter or digit"
+
+    /// A safe file name (hosts, release ids): `[A-Za-z0-9][A-Za-z0-9._-]*`, at most 100 characters.
     static func isName(_ value: String) -> Bool {
         guard let first = value.unicodeScalars.first, isAlphanumeric(first), value.unicodeScalars.count <= 100 else { return false }
         return value.unicodeScalars.allSatisfy { isAlphanumeric($0) || $0 == "." || $0 == "_" || $0 == "-" }

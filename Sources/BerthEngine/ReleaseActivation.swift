@@ -95,7 +95,8 @@ public final class ReleaseActivation {
         files = HostFiles(layout: layout)
         store = StateStore(layout: layout)
         releases = ReleaseStore(layout: layout)
-        nginx = NginxSwitch(system: system, siteFile: layout.nginxSiteFile)
+        nginx = NginxSwitch(system: system, siteFile: layout.nginxSiteFile,
+                            retiring: NameUpgrade(layout: layout, system: system).retiringSites)
         startedAt = Timestamp.now()
     }
 
@@ -171,6 +172,9 @@ public final class ReleaseActivation {
             return EngineExit.ok
         }
 
+        // Nothing is written or started when the deploy would take another's domain, port or files.
+        try await HostCheck(plan: plan, system: system).refuseConflicts(services: services, slot: slot)
+
         let drain: NginxSwitch.Drain?
         do {
             if plan.kind != .rollback {
@@ -222,7 +226,11 @@ public final class ReleaseActivation {
         } else {
             await skippedStep("drain")
         }
-        await step("stop-old") { await stopOld(manifest, activeSlot: activeSlot, services: services, slot: slot) }
+        await step("stop-old") {
+            await stopOld(manifest, activeSlot: activeSlot, services: services, slot: slot)
+            let names = (manifest?.services ?? []).map(\.name) + services.map(\.name)
+            for warning in await NameUpgrade(layout: layout, system: system).retire(services: names) { warn(warning) }
+        }
 
         let kept = keptReleases(target, manifest: manifest, slot: slot)
         let current = Manifest(app: plan.app, env: plan.env, current: target, activeSlot: slot, releases: kept,
@@ -235,6 +243,7 @@ public final class ReleaseActivation {
                         throw SystemCallError("write", "\(layout.manifestFile) (a full disk, simulated by the test fault hook)", code: ENOSPC)
                     }
                     try store.save(current)
+                    try OwnershipStore(layout: layout).save(Ownership(plan: plan, services: services))
                     try store.append(historyEntry(target, DeployOutcome(
                         result: .deployed, release: target.id, previousRelease: previous?.id, slot: slot, steps: timings)))
                     try Files.remove(layout.intentFile)

@@ -24,8 +24,9 @@ public struct StateQueries {
         let note = state.findings.isEmpty ? nil
             : "the records of this host lag behind what serves: \(state.findings.joined(separator: "; ")). Shown as the host is; the next deploy repairs them."
         var units: [String] = []
+        let names = NameUpgrade(layout: layout, system: system)
         for service in manifest?.services ?? [] {
-            for slot in Slot.allCases { units.append(layout.unitName(service: service.name, slot: slot)) }
+            for slot in Slot.allCases { units.append(names.unitName(service: service.name, slot: slot)) }
         }
         let states = await system.activeStates(units)
         events.emit(EngineEvent(event: .state, message: note, manifest: manifest, lock: DeployLock.inspect(layout.lockFile),

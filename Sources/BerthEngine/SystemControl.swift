@@ -47,8 +47,9 @@ public protocol SystemControl: AnyObject {
     /// (microseconds since 1970, `Timestamp.microseconds()`) if given.
     func journal(_ unit: String, lines: Int, since: Int64?) async -> [String]
 
-    /// nil when `nginx -t` accepts the configuration, else what nginx said.
-    func testNginx() async -> String?
+    /// nil when `nginx -t` accepts the configuration, else what nginx said; a warning that nginx
+    /// ignores one of `names` (another server has it on the same `listen`) counts as a refusal.
+    func testNginx(serving names: Set<String>) async -> String?
     /// PID of the running nginx master, nil if nginx does not run.
     func nginxMaster() -> Int32?
     /// PIDs of the master's live (non-zombie) children: its workers and cache processes.
@@ -56,6 +57,17 @@ public protocol SystemControl: AnyObject {
     /// Asks the master to reload its configuration (graceful: old workers finish their requests).
     func reloadNginx(master: Int32) throws(ControlFailure)
     func startNginx() async throws(ControlFailure)
+
+    /// nginx's effective configuration, file by file (`nginx -T`); `.unknown` where nginx cannot
+    /// be asked.
+    func nginxConfiguration() async -> NginxConfiguration
+    /// The TCP sockets that listen on this host and who holds them (`ss`); nil when unknown.
+    func listeningSockets() async -> [PortListener]?
+}
+
+extension SystemControl {
+    public func nginxConfiguration() async -> NginxConfiguration { .unknown }
+    public func listeningSockets() async -> [PortListener]? { nil }
 }
 
 /// The real host: systemd through `systemctl`, nginx through its pid file, signals and `/proc`.
@@ -115,10 +127,27 @@ public final class LiveSystem: SystemControl {
         return messages
     }
 
-    public func testNginx() async -> String? {
-        let result = await Commands.run(["nginx", "-t", "-q"])
-        if result.status == 127 { return "nginx is not installed on this host" }
-        return result.succeeded ? nil : result.complaint
+    public func testNginx(serving names: Set<String>) async -> String? {
+        NginxTest.complaint(await Commands.run(HostInspection.nginxTest), serving: names)
+    }
+
+    public func nginxConfiguration() async -> NginxConfiguration {
+        let result = await Commands.run(HostInspection.nginxConfiguration)
+        if result.status == 127 { return .failed(NginxTest.notInstalled) }
+        guard result.succeeded else { return .failed(result.complaint) }
+        return .files(NginxConfiguration.files(inDump: result.output))
+    }
+
+    public func listeningSockets() async -> [PortListener]? {
+        let result = await Commands.run(HostInspection.listeningSockets)
+        guard result.succeeded else { return nil }
+        return PortListener.parse(ssOutput: result.output).map { listener in
+            var listener = listener
+            if let pid = listener.pid, let cgroup = (try? Files.readString("/proc/\(pid)/cgroup")) ?? nil {
+                listener.unit = PortListener.unit(fromCgroup: cgroup)
+            }
+            return listener
+        }
     }
 
     public func nginxMaster() -> Int32? {
@@ -147,6 +176,33 @@ public final class LiveSystem: SystemControl {
         guard result.succeeded else {
             throw ControlFailure("systemd could not \(what): \(result.complaint)")
         }
+    }
+}
+
+/// What `nginx -t` says about a configuration: nil when nginx accepts it, else nginx's words.
+public enum NginxTest {
+    static let notInstalled = "nginx is not installed on this host"
+
+    /// A warning that nginx ignores one of `names` (two servers share it on one `listen`) is a
+    /// failure: one app's domain would be answered by another. Such warnings about other names
+    /// (a conflict between two sites that are not this deploy's) are left to their owners.
+    public static func complaint(_ result: CommandResult, serving names: Set<String>) -> String? {
+        if result.status == 127 { return notInstalled }
+        guard result.succeeded else { return result.complaint }
+        let ignored = result.errorOutput.split(whereSeparator: \.isNewline).filter { line in
+            guard let start = line.firstRange(of: "conflicting server name \"") else { return false }
+            let name = line[start.upperBound...].prefix { $0 != "\"" }
+            return names.contains(name.lowercased())
+        }
+        guard !ignored.isEmpty else { return nil }
+        return ignored.map { line in
+            // `nginx: [warn] conflicting server name …`, or with the time and `2893#2893: ` before it.
+            guard let warn = line.firstRange(of: "[warn] ") else { return String(line) }
+            var rest = line[warn.upperBound...]
+            let process = rest.prefix { $0.isNumber || $0 == "#" }
+            if !process.isEmpty, rest.dropFirst(process.count).hasPrefix(": ") { rest = rest.dropFirst(process.count + 2) }
+            return String(rest)
+        }.joined(separator: "; ")
     }
 }
 

@@ -8,10 +8,12 @@ public struct AppWorkspace: Sendable {
     /// The `server_name` nginx routes to the web service.
     public let domain: String
 
-    /// Copies Examples/hello and writes a berth.yml for `appName` on the given hosts (ssh aliases).
-    /// Hosts in `optional` may be offline during a deploy.
+    /// Copies Examples/hello and writes a berth.yml for `appName` on the given hosts (ssh aliases),
+    /// with one environment (`environment`, reading `.env.production`). Hosts in `optional` may be
+    /// offline during a deploy.
     public static func make(appName: String, hosts: [String], port: Int, domain: String,
-                            optional: Set<String> = [], extraYAML: String = "") throws -> AppWorkspace {
+                            optional: Set<String> = [], environment: String = "production",
+                            extraYAML: String = "") throws -> AppWorkspace {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-app-\(appName)-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let source = Repository.root.appendingPathComponent("Examples/hello")
@@ -45,7 +47,7 @@ public struct AppWorkspace: Sendable {
           domains:
             \(domain): web
         environments:
-          production:
+          \(environment):
             hosts: [\(hosts.joined(separator: ", "))]
             env_file: .env.production
         \(extraYAML)

@@ -48,6 +48,9 @@ public struct BerthCLI: Sendable {
         return BerthCLI(executable: executable, engine: engine)
     }
 
+    /// The same `berth` with another host engine (e.g. one built from an earlier commit).
+    public func with(engine: String) -> BerthCLI { BerthCLI(executable: executable, engine: engine) }
+
     /// Runs `berth ARGS` in `directory` and waits for it.
     public func run(_ arguments: [String], in directory: String, sshConfig: String) throws -> ProcessOutput {
         let process = try start(arguments, in: directory, sshConfig: sshConfig)

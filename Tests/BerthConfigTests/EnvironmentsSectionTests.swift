@@ -98,7 +98,7 @@ import Testing
         ])
     }
 
-    /// `<app>-<env>-<service>` names units and journals; past 64 characters it is unreadable.
+    /// `<app>.<env>.<service>` names units and journals; past 64 characters it is unreadable.
     @Test func unitNamesStayShort() {
         let long = String(repeating: "a", count: 30)
         #expect(problems("""
@@ -110,7 +110,7 @@ import Testing
               production: {hosts: [web1]}
               qa: {hosts: [web1]}
             """) == [
-            "berth.yml:6:3: unit names in environment 'production' would be too long: '\(long)-production-\(long)' has 72 characters, at most 64 are allowed; shorten the app, environment or service name",
+            "berth.yml:6:3: unit names in environment 'production' would be too long: '\(long).production.\(long)' has 72 characters, at most 64 are allowed; shorten the app, environment or service name",
         ])
     }
 }

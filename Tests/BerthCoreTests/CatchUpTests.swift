@@ -67,7 +67,7 @@ import Testing
             WantedBy=multi-user.target
 
             """)
-        #expect(layout.catchUpUnitFile == "/etc/systemd/system/berth-catchup-shop-production.service")
+        #expect(layout.catchUpUnitFile == "/etc/systemd/system/berth-catchup.shop.production.service")
     }
 
     @Test func theSSHCommandUsesOnlyItsOwnKeyAndKnownHosts() {
@@ -75,7 +75,7 @@ import Testing
         #expect(CatchUpUnit.sshArgv(source, layout: layout, request: .archive(id: "0123abcd")) == [
             "ssh", "-F", "none", "-i", "/var/lib/berth/apps/shop/production/catch-up/id_ed25519",
             "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
-            "-o", "ControlMaster=auto", "-o", "ControlPath=/run/berth-catchup-%C", "-o", "ControlPersist=10",
+            "-o", "ControlMaster=auto", "-o", "ControlPath=/run/berth-catchup-3b04bf370c-%C", "-o", "ControlPersist=10",
             "-o", "StrictHostKeyChecking=accept-new", "-o", "HostKeyAlias=berth-release-store",
             "-o", "UserKnownHostsFile=/var/lib/berth/apps/shop/production/catch-up/known_hosts",
             "-o", "GlobalKnownHostsFile=/dev/null",

@@ -7,7 +7,7 @@ import Testing
 /// Whole deploys and rollbacks in a temporary root, with `FakeSystem` in place of systemd and nginx.
 final class Host {
     let dir: TemporaryDirectory
-    let system = FakeSystem()
+    let system: FakeSystem
     var events = CollectingSink()
     let layout: HostLayout
     var environment = [EnvVar(name: "GREETING", value: "hi there")]
@@ -16,14 +16,20 @@ final class Host {
     var keep = 5
     var catchUp: CatchUpSource?
     var fault: EngineFault?
+    var proxy: ProxyConfig? = Samples.proxy
 
-    init() throws {
-        dir = try TemporaryDirectory()
-        layout = HostLayout(root: "\(dir.path)/root", app: "hello", env: "production",
+    /// `sharing` another app environment's host: the same root, systemd and nginx directories.
+    init(app: String = "hello", env: String = "production", sharing other: Host? = nil) throws {
+        dir = try other?.dir ?? TemporaryDirectory()
+        ownsDirectory = other == nil
+        system = other?.system ?? FakeSystem()
+        layout = HostLayout(root: "\(dir.path)/root", app: app, env: env,
                             systemdDir: "\(dir.path)/systemd", nginxDir: "\(dir.path)/nginx")
     }
 
-    deinit { dir.remove() }
+    private let ownsDirectory: Bool
+
+    deinit { if ownsDirectory { dir.remove() } }
 
     /// A release archive of the example app with `VERSION` set.
     func archive(_ version: String) throws -> String {
@@ -51,8 +57,8 @@ final class Host {
     func release(_ version: String) -> ReleaseRef { Samples.release(id(version), label: version) }
 
     func plan(_ kind: DeployPlan.Kind, _ release: ReleaseRef?) -> DeployPlan {
-        DeployPlan(kind: kind, app: "hello", env: "production", host: "h1", release: release, services: services,
-                   proxy: Samples.proxy, environment: environment, keepReleases: keep, sharedDirs: ["media"],
+        DeployPlan(kind: kind, app: layout.app, env: layout.env, host: "h1", release: release, services: services,
+                   proxy: proxy, environment: environment, keepReleases: keep, sharedDirs: ["media"],
                    requestedBy: Samples.requester, root: layout.root, systemdDir: layout.systemdDir,
                    nginxDir: layout.nginxDir, catchUp: catchUp)
     }
@@ -116,9 +122,9 @@ final class Host {
         #expect(host.read(layout.instanceEnvFile(service: "worker", slot: .blue))?.contains("PORT") == false)
         #expect(host.read(layout.templateUnitFile(service: "web")) == SystemdUnit(service: Samples.unprobedWeb, layout: layout).render())
         #expect(host.read(layout.nginxSiteFile)?.contains("server 127.0.0.1:47010;") == true)
-        #expect(host.link("\(layout.systemdDir)/multi-user.target.wants/hello-production-web@blue.service")
+        #expect(host.link("\(layout.systemdDir)/multi-user.target.wants/hello.production.web@blue.service")
             == layout.templateUnitFile(service: "web"))
-        #expect(host.system.log == ["daemon-reload", "start hello-production-web@blue.service hello-production-worker@blue.service",
+        #expect(host.system.log == ["daemon-reload", "start hello.production.web@blue.service hello.production.worker@blue.service",
                                     "nginx -t", "nginx reload"])
 
         let manifest = try #require(try host.manifest())
@@ -140,17 +146,17 @@ final class Host {
         #expect(outcome.slot == .green)
         #expect(outcome.previousRelease == host.id("1.0.0"))
         #expect(host.system.log == [
-            "start hello-production-web@green.service hello-production-worker@green.service", "nginx -t", "nginx reload",
-            "stop hello-production-web@blue.service hello-production-worker@blue.service",
+            "start hello.production.web@green.service hello.production.worker@green.service", "nginx -t", "nginx reload",
+            "stop hello.production.web@blue.service hello.production.worker@blue.service",
         ])
         let layout = host.layout
         #expect(host.read(layout.nginxSiteFile)?.contains("server 127.0.0.1:47011;") == true)
         let wants = "\(layout.systemdDir)/multi-user.target.wants"
-        #expect(host.link("\(wants)/hello-production-web@green.service") != nil)
-        #expect(host.link("\(wants)/hello-production-web@blue.service") == nil)
+        #expect(host.link("\(wants)/hello.production.web@green.service") != nil)
+        #expect(host.link("\(wants)/hello.production.web@blue.service") == nil)
         #expect(try host.manifest()?.releases.map(\.id) == [host.id("2.0.0"), host.id("1.0.0")])
         #expect(host.link(layout.currentLink) == layout.releaseDir(host.id("2.0.0")))
-        #expect(host.system.active == ["hello-production-web@green.service", "hello-production-worker@green.service"])
+        #expect(host.system.active == ["hello.production.web@green.service", "hello.production.worker@green.service"])
     }
 
     @Test func deployingWhatRunsIsUnchangedAndTouchesNothing() async throws {
@@ -177,7 +183,7 @@ final class Host {
         let site = host.read(host.layout.nginxSiteFile)
         let env = host.read(host.layout.envFile)
         host.system.log = []
-        host.system.crashing = ["hello-production-worker@green.service"]
+        host.system.crashing = ["hello.production.worker@green.service"]
         host.environment = [EnvVar(name: "GREETING", value: "changed")]
         host.services[1].stopTimeoutMs = 2000  // the worker's unit changes too
 
@@ -185,17 +191,17 @@ final class Host {
         let outcome = try #require(host.outcome)
         #expect(outcome.result == .rolledBack)
         #expect(outcome.slot == .blue)
-        #expect(outcome.message == "hello-production-worker@green.service stopped right after it started (exit-code); see its journal below.")
+        #expect(outcome.message == "hello.production.worker@green.service stopped right after it started (exit-code); see its journal below.")
         #expect(outcome.journal == host.system.journalLines)
         #expect(host.stepLines.last == "health failed")
         #expect(host.read(host.layout.nginxSiteFile) == site)
         #expect(host.read(host.layout.envFile) == env)
         #expect(host.read(host.layout.templateUnitFile(service: "worker")) == SystemdUnit(service: Samples.worker, layout: host.layout).render())
         #expect(host.system.log == [
-            "daemon-reload", "start hello-production-web@green.service hello-production-worker@green.service",
-            "stop hello-production-web@green.service hello-production-worker@green.service", "daemon-reload",
+            "daemon-reload", "start hello.production.web@green.service hello.production.worker@green.service",
+            "stop hello.production.web@green.service hello.production.worker@green.service", "daemon-reload",
         ])
-        #expect(host.system.active == ["hello-production-web@blue.service", "hello-production-worker@blue.service"])
+        #expect(host.system.active == ["hello.production.web@blue.service", "hello.production.worker@blue.service"])
         #expect(try host.manifest()?.current?.id == host.id("1.0.0"))
         #expect(host.link(host.layout.currentLink) == host.layout.releaseDir(host.id("1.0.0")))
         #expect(try StateStore(layout: host.layout).history().map(\.result) == [.rolledBack, .deployed])
@@ -203,7 +209,7 @@ final class Host {
 
     @Test func firstDeployThatFailsIsFailedNotRolledBack() async throws {
         let host = try Host()
-        host.system.crashing = ["hello-production-web@blue.service"]
+        host.system.crashing = ["hello.production.web@blue.service"]
         #expect(try await host.deploy("1.0.0") == 1)
         #expect(host.outcome?.result == .failed)
         #expect(try host.manifest() == nil)
@@ -218,7 +224,7 @@ final class Host {
         #expect(host.outcome?.result == .rolledBack)
         #expect(host.outcome?.message == #"nginx rejected the new site (nginx: [emerg] unknown directive "bogus"); the previous site is back and still serves."#)
         #expect(host.read(host.layout.nginxSiteFile) == site)
-        #expect(!host.system.active.contains("hello-production-web@green.service"))
+        #expect(!host.system.active.contains("hello.production.web@green.service"))
     }
 
     @Test func slotPortTakenByAnotherProcessStopsTheDeployBeforeItStarts() async throws {
@@ -227,7 +233,7 @@ final class Host {
         host.services = [ServicePlan(name: "web", command: "python3 server.py", port: squatter.port, health: nil,
                                      proxied: true, stopTimeoutMs: 1000)]
         #expect(try await host.deploy("1.0.0") == 1)
-        #expect(host.outcome?.message == "port \(squatter.port) of the blue slot is taken by a process that is not hello-production-web@blue.service; free the port or give web another one.")
+        #expect(host.outcome?.message == "port \(squatter.port) of the blue slot is taken by a process that is not hello.production.web@blue.service; free the port or give web another one.")
         #expect(!host.system.log.contains { $0.hasPrefix("start") })
     }
 
@@ -283,7 +289,7 @@ final class Host {
         #expect(try await host.deploy("1.0.0") == 0)
         host.services = [Samples.unprobedWeb]
         #expect(try await host.deploy("2.0.0") == 0)
-        #expect(host.system.log.contains("stop hello-production-web@blue.service hello-production-worker@blue.service hello-production-worker@green.service"))
+        #expect(host.system.log.contains("stop hello.production.web@blue.service hello.production.worker@blue.service hello.production.worker@green.service"))
         #expect(!FileManager.default.fileExists(atPath: host.layout.templateUnitFile(service: "worker")))
         #expect(host.system.log.last == "daemon-reload")
     }
@@ -355,8 +361,8 @@ final class Host {
 /// that may lag; a crash at any step boundary leaves a host that boots serving and that the next
 /// deploy repairs without stopping what nginx routes to.
 @Suite struct CrashConsistencyTests {
-    static let green = ["hello-production-web@green.service", "hello-production-worker@green.service"]
-    static let blue = ["hello-production-web@blue.service", "hello-production-worker@blue.service"]
+    static let green = ["hello.production.web@green.service", "hello.production.worker@green.service"]
+    static let blue = ["hello.production.web@blue.service", "hello.production.worker@blue.service"]
 
     /// The state a deploy of 2.0.0 leaves when it dies during its drain: nginx routes to green,
     /// blue still runs (its old workers may still carry requests), the manifest still says 1.0.0 in blue.

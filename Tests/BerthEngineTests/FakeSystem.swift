@@ -10,6 +10,10 @@ final class FakeSystem: SystemControl {
     var journalLines = ["Traceback (most recent call last):", "SyntaxError: invalid syntax"]
     var nginxComplaint: String? = nil
     var nginxRunning = true
+    /// What `ss` would list; nil: unknown, as on a system without it.
+    var listeners: [PortListener]? = nil
+    /// What `nginx -T` would say; `.unknown`: the engine reads the site directory.
+    var dump: NginxConfiguration = .unknown
     private var workers: Set<Int32> = [101, 102]
     private var nextWorker: Int32 = 200
 
@@ -37,7 +41,7 @@ final class FakeSystem: SystemControl {
 
     func journal(_ unit: String, lines: Int, since: Int64?) async -> [String] { journalLines }
 
-    func testNginx() async -> String? {
+    func testNginx(serving names: Set<String>) async -> String? {
         log.append("nginx -t")
         return nginxComplaint
     }
@@ -56,4 +60,8 @@ final class FakeSystem: SystemControl {
         log.append("start nginx")
         nginxRunning = true
     }
+
+    func listeningSockets() async -> [PortListener]? { listeners }
+
+    func nginxConfiguration() async -> NginxConfiguration { dump }
 }

@@ -77,7 +77,7 @@ func freePort() throws -> Int {
         defer { app.stop() }
         #expect(HTTPProbe().get(port: app.port, path: "/health", timeoutMilliseconds: 1000) == .status(200, reason: "OK"))
         let system = FakeSystem()
-        system.active = ["hello-production-web@blue.service"]
+        system.active = ["hello.production.web@blue.service"]
         try await HealthGate(system: system, layout: layout).check([service(port: app.port)], slot: .blue)
     }
 
@@ -85,11 +85,11 @@ func freePort() throws -> Int {
         let app = try ExampleApp(port: try freePort(), failHealth: true)
         defer { app.stop() }
         let system = FakeSystem()
-        system.active = ["hello-production-web@blue.service"]
+        system.active = ["hello.production.web@blue.service"]
         let error = await #expect(throws: StepFailure.self) {
             try await HealthGate(system: system, layout: layout).check([service(port: app.port, attempts: 3)], slot: .blue)
         }
-        #expect(error?.message.hasPrefix("hello-production-web@blue.service failed its health check: GET http://127.0.0.1:\(app.port)/health got 503 Service Unavailable on all 3 attempts in ") == true)
+        #expect(error?.message.hasPrefix("hello.production.web@blue.service failed its health check: GET http://127.0.0.1:\(app.port)/health got 503 Service Unavailable on all 3 attempts in ") == true)
         #expect(error?.journal == system.journalLines)
     }
 
@@ -107,18 +107,18 @@ func freePort() throws -> Int {
 
     @Test func crashedUnitFailsFastWithoutUsingAllAttempts() async throws {
         let system = FakeSystem()
-        system.crashing = ["hello-production-web@green.service"]
+        system.crashing = ["hello.production.web@green.service"]
         let started = Date()
         let error = await #expect(throws: StepFailure.self) {
             try await HealthGate(system: system, layout: layout).check([service(port: try freePort(), attempts: 100)], slot: .green)
         }
         #expect(Date().timeIntervalSince(started) < 1)
-        #expect(error?.message == "hello-production-web@green.service stopped right after it started (exit-code); see its journal below.")
+        #expect(error?.message == "hello.production.web@green.service stopped right after it started (exit-code); see its journal below.")
     }
 
     @Test func serviceWithoutPortPassesWhileActive() async throws {
         let system = FakeSystem()
-        system.active = ["hello-production-worker@blue.service"]
+        system.active = ["hello.production.worker@blue.service"]
         try await HealthGate(system: system, layout: layout).check([Samples.worker], slot: .blue)
         system.active = []
         await #expect(throws: StepFailure.self) {

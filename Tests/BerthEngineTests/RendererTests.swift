@@ -5,18 +5,18 @@ import Testing
     let layout = HostLayout(app: "hello", env: "production")
 
     @Test func webTemplateRunsABareProgramFoundBySystemd() throws {
-        try expectGolden(SystemdUnit(service: Samples.web, layout: layout).render(), "hello-production-web@.service")
+        try expectGolden(SystemdUnit(service: Samples.web, layout: layout).render(), "hello.production.web@.service")
     }
 
     @Test func workerTemplateStopsWithinMilliseconds() throws {
-        try expectGolden(SystemdUnit(service: Samples.worker, layout: layout).render(), "hello-production-worker@.service")
+        try expectGolden(SystemdUnit(service: Samples.worker, layout: layout).render(), "hello.production.worker@.service")
     }
 
     @Test func programInsideTheReleaseRunsThroughTheSlotAndPercentIsEscaped() throws {
         let api = ServicePlan(name: "api", command: "  ./bin/api --port ${PORT} --sample 5%  ", port: 9000, health: nil,
                               proxied: true, stopTimeoutMs: 30_000)
         let layout = HostLayout(root: "/srv/berth", app: "shop", env: "staging")
-        try expectGolden(SystemdUnit(service: api, layout: layout).render(), "shop-staging-api@.service")
+        try expectGolden(SystemdUnit(service: api, layout: layout).render(), "shop.staging.api@.service")
     }
 
     @Test func execStartKeepsAbsoluteProgramsAndEnvironmentReferences() {
@@ -38,7 +38,7 @@ import Testing
     @Test func oneSiteRoutesToTheGreenSlot() throws {
         let site = NginxSite(app: "hello", env: "production", proxy: Samples.proxy, services: [Samples.web, Samples.worker],
                              slot: .green)
-        try expectGolden(site.render(), "hello-production-green.conf")
+        try expectGolden(site.render(), "berth.hello.production-green.conf")
     }
 
     @Test func twoServicesTwoSitesOnAnotherPort() throws {
@@ -49,7 +49,7 @@ import Testing
         ])
         let site = NginxSite(app: "shop", env: "staging", proxy: proxy,
                              services: [Samples.web, Samples.worker, api], slot: .blue)
-        try expectGolden(site.render(), "shop-staging-blue.conf")
+        try expectGolden(site.render(), "berth.shop.staging-blue.conf")
     }
 }
 

@@ -1,3 +1,4 @@
+import BerthCore
 import BerthTestSupport
 import Foundation
 import Testing
@@ -47,7 +48,7 @@ extension Integration {
                 try Curl.version(testbed.address(of: host), host: app.domain)
             }
 
-            var unit: String { "berth-catchup-\(app.appName)-production.service" }
+            var unit: String { HostLayout(app: app.appName, env: "production").catchUpUnitName }
 
             func cleanUp() {
                 _ = try? testbed.ensureUp(hosts: 3)

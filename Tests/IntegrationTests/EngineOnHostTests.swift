@@ -23,10 +23,10 @@ extension Integration {
             #expect(v1.outcome?.result == .deployed && v1.outcome?.slot == .blue, "\(v1)")
             #expect(try host.page().contains(#""version": "v1""#))
             // Every setting arrives in the process environment byte for byte.
-            let environ = try host.sh("tr '\\0' '\\n' < /proc/$(systemctl show -p MainPID --value et-production-web@blue)/environ | grep -c '^BERTH_SLOT=blue$'; python3 -c \"import sys; env=open('/proc/%s/environ' % sys.argv[1],'rb').read().split(b'\\0'); print([e[7:].decode() for e in env if e.startswith(b'TRICKY=')][0] == sys.argv[2])\" $(systemctl show -p MainPID --value et-production-web@blue) \(EngineHost.shellQuoted(EngineHost.tricky))")
+            let environ = try host.sh("tr '\\0' '\\n' < /proc/$(systemctl show -p MainPID --value et.production.web@blue)/environ | grep -c '^BERTH_SLOT=blue$'; python3 -c \"import sys; env=open('/proc/%s/environ' % sys.argv[1],'rb').read().split(b'\\0'); print([e[7:].decode() for e in env if e.startswith(b'TRICKY=')][0] == sys.argv[2])\" $(systemctl show -p MainPID --value et.production.web@blue) \(EngineHost.shellQuoted(EngineHost.tricky))")
             #expect(environ.stdout == "1\nTrue\n", "TRICKY must arrive verbatim: \(environ)")
             // What the engine rendered is what systemd and nginx accept.
-            let checks = try host.sh("systemd-analyze verify /etc/systemd/system/et-production-web@.service /etc/systemd/system/et-production-worker@.service && nginx -t -q && systemctl is-enabled et-production-web@blue et-production-worker@blue && stat -c %a /var/lib/berth-enginetest/apps/et/production/app.env")
+            let checks = try host.sh("systemd-analyze verify /etc/systemd/system/et.production.web@.service /etc/systemd/system/et.production.worker@.service && nginx -t -q && systemctl is-enabled et.production.web@blue et.production.worker@blue && stat -c %a /var/lib/berth-enginetest/apps/et/production/app.env")
             #expect(checks.status == 0 && checks.stdout == "enabled\nenabled\n600\n", "\(checks)")
 
             // v2: green, no daemon-reload (units unchanged), blue retired.
@@ -35,7 +35,7 @@ extension Integration {
             #expect(v2.status == 0 && v2.outcome?.result == .deployed && v2.outcome?.slot == .green, "\(v2)")
             #expect(try host.daemonReloads() == reloadsBefore, "a deploy with unchanged units must not reload systemd")
             #expect(try host.page().contains(#""version": "v2""#))
-            #expect(try host.sh("systemctl is-active et-production-web@blue; systemctl is-enabled et-production-web@blue et-production-web@green").stdout
+            #expect(try host.sh("systemctl is-active et.production.web@blue; systemctl is-enabled et.production.web@blue et.production.web@green").stdout
                 == "inactive\ndisabled\nenabled\n")
             print("engine steps v1→v2 on h1 (ms): " + (v2.outcome?.steps.map { "\($0.step)=\($0.ms)" }.joined(separator: " ") ?? ""))
 
@@ -51,7 +51,7 @@ extension Integration {
             #expect(v3.outcome?.journal?.contains("hello v3 listening on 127.0.0.1:8600") == true, "\(v3)")
             #expect(v3.outcome?.journal?.contains { $0.contains("hello v1") } == false, "only this run's journal: \(v3)")
             #expect(try host.page().contains(#""version": "v2""#))
-            #expect(try host.sh("systemctl is-active et-production-web@blue; readlink \(EngineHost.root)/apps/et/production/current").stdout
+            #expect(try host.sh("systemctl is-active et.production.web@blue; readlink \(EngineHost.root)/apps/et/production/current").stdout
                 == "inactive\n\(EngineHost.root)/apps/et/production/releases/\(host.id("v2"))\n")
 
             // Rollback to the release before the current one (v1), in blue.
@@ -136,7 +136,7 @@ extension Integration {
             // Enabled without a daemon-reload (wants symlinks only): systemd starts green at boot.
             #expect(RunningProcess.waitUntil(seconds: 30) { (try? host.page())?.contains(#""version": "v2""#) == true },
                     "after a reboot nginx should serve v2 from the green slot")
-            #expect(try host.sh("systemctl is-active et-production-web@green et-production-worker@green et-production-web@blue").stdout
+            #expect(try host.sh("systemctl is-active et.production.web@green et.production.worker@green et.production.web@blue").stdout
                 == "active\nactive\ninactive\n")
         }
     }
@@ -203,9 +203,11 @@ struct EngineHost {
     /// Removes everything an earlier run of these tests left on the host.
     func reset() throws {
         let result = try sh("""
-            systemctl stop 'et-production-*' 2>/dev/null; \
-            rm -rf \(Self.root) /etc/systemd/system/et-production-* /etc/systemd/system/multi-user.target.wants/et-production-* \
-            /etc/nginx/conf.d/berth-et-production.conf; systemctl daemon-reload && systemctl reload nginx
+            systemctl stop 'et.production.*' 'et-production-*' 2>/dev/null; \
+            rm -rf \(Self.root) /etc/systemd/system/et.production.* /etc/systemd/system/multi-user.target.wants/et.production.* \
+            /etc/systemd/system/et-production-* /etc/systemd/system/multi-user.target.wants/et-production-* \
+            /etc/nginx/conf.d/berth.et.production.conf /etc/nginx/conf.d/berth-et-production.conf; \
+            systemctl daemon-reload && systemctl reload nginx
             """)
         guard result.status == 0 else { throw TestSetupError("could not clean \(name): \(result.combined)") }
     }

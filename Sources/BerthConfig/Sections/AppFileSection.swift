@@ -187,12 +187,12 @@ struct AppFileSection {
         return nil
     }
 
-    /// `<app>-<env>-<service>` stays short enough to read in `systemctl` and `journalctl`.
+    /// `<app>.<env>.<service>` (`HostLayout.unitPrefix`) stays short enough to read in `systemctl` and `journalctl`.
     private func checkUnitNames(_ diagnostics: Diagnostics) {
         guard let name, let services, let environments else { return }
         guard let longest = services.names.filter(Name.isValid).max(by: { $0.count < $1.count }) else { return }
         for environment in environments.environments where Name.isValid(environment.name) {
-            let prefix = "\(name)-\(environment.name)-\(longest)"
+            let prefix = HostLayout(app: name, env: environment.name).unitPrefix(service: longest)
             guard prefix.count > Self.maxUnitPrefix else { continue }
             diagnostics.add(environment.nameNode.location,
                             "unit names in environment '\(environment.name)' would be too long: '\(prefix)' has "

@@ -1,25 +1,19 @@
+import BerthCore
+
 /// Names the user picks for the app, hosts, roles, services, environments and shared directories.
 ///
-/// They end up in unit names (`shop-production-web@blue.service`), paths on the host and nginx file
-/// names, so they are kept to a safe alphabet: `^[a-z0-9][a-z0-9_-]{0,39}$`.
+/// They end up in unit names (`shop.production.web@blue.service`), paths on the host and nginx file
+/// names, so they are kept to a safe alphabet without `.`, which joins them in those names:
+/// `^[a-z0-9][a-z0-9_-]{0,39}$`, the rule the host engine checks too (`HostLayout.isValidName`).
 enum Name {
-    static let maxLength = 40
     static let rule = "use 1 to 40 lowercase letters, digits, '-' or '_', starting with a letter or digit"
 
-    static func isValid(_ name: String) -> Bool {
-        let scalars = Array(name.unicodeScalars)
-        guard (1...maxLength).contains(scalars.count), isLowerAlnum(scalars[0]) else { return false }
-        return scalars.allSatisfy { isLowerAlnum($0) || $0 == "-" || $0 == "_" }
-    }
+    static func isValid(_ name: String) -> Bool { HostLayout.isValidName(name) }
 
     static func check(_ name: String, kind: String, at location: SourceLocation) throws(ConfigError) {
         guard isValid(name) else {
             throw ConfigError(location: location, message: "\(quote(name)) is not a valid \(kind) name; \(rule)")
         }
-    }
-
-    private static func isLowerAlnum(_ scalar: Unicode.Scalar) -> Bool {
-        ("a"..."z").contains(scalar) || ("0"..."9").contains(scalar)
     }
 }
 

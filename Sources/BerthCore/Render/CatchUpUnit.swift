@@ -1,5 +1,5 @@
 /// The boot-time unit that brings a host to its environment's desired release,
-/// `berth-catchup-<app>-<env>.service`, and the ssh command lines it uses. Pure text and argv.
+/// `berth-catchup.<app>.<env>.service`, and the ssh command lines it uses. Pure text and argv.
 public struct CatchUpUnit: Sendable, Equatable {
     public let layout: HostLayout
 
@@ -45,7 +45,7 @@ public struct CatchUpUnit: Sendable, Equatable {
         [
             "ssh", "-F", "none", "-i", layout.catchUpKeyFile,
             "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
-            "-o", "ControlMaster=auto", "-o", "ControlPath=/run/berth-catchup-%C", "-o", "ControlPersist=10",
+            "-o", "ControlMaster=auto", "-o", "ControlPath=\(layout.catchUpControlPath)", "-o", "ControlPersist=10",
             "-o", "StrictHostKeyChecking=\(source.isPinned ? "yes" : "accept-new")",
             "-o", "HostKeyAlias=\(KnownHostKeys.storeAlias)",
             "-o", "UserKnownHostsFile=\(layout.catchUpKnownHostsFile)", "-o", "GlobalKnownHostsFile=/dev/null",

@@ -1,8 +1,8 @@
-/// The nginx site of one app environment on one host (`berth-<app>-<env>.conf`). Pure: returns the
+/// The nginx site of one app environment on one host (`berth.<app>.<env>.conf`). Pure: returns the
 /// file's text for the slot that should receive traffic; the engine writes, tests and reloads it.
 ///
-/// Upstreams are named after app, environment and service, so staging and production of one app
-/// (or two apps) can share a host's nginx without clashing.
+/// Upstreams are named after app, environment and service (`HostLayout.upstreamName`), so staging
+/// and production of one app (or two apps) can share a host's nginx without clashing.
 public struct NginxSite: Sendable, Equatable {
     public let app: String
     public let env: String
@@ -22,7 +22,7 @@ public struct NginxSite: Sendable, Equatable {
         self.slot = slot
     }
 
-    public func upstreamName(service: String) -> String { "berth-\(app)-\(env)-\(service)" }
+    public func upstreamName(service: String) -> String { HostLayout(app: app, env: env).upstreamName(service: service) }
 
     /// Services nginx routes to: proxied, with a port, in plan order.
     public var upstreams: [(service: String, port: Int)] {

@@ -1,4 +1,4 @@
-/// The systemd template unit of one service, `<app>-<env>-<service>@.service`. Pure: returns the
+/// The systemd template unit of one service, `<app>.<env>.<service>@.service`. Pure: returns the
 /// file's text; the engine decides whether it changed and writes it.
 ///
 /// One template serves both slots: the instance name (`%i`, `blue` or `green`) picks the slot's
@@ -12,7 +12,7 @@ public struct SystemdUnit: Sendable, Equatable {
         self.layout = layout
     }
 
-    public var fileName: String { "\(layout.unitPrefix(service: service.name))@.service" }
+    public var fileName: String { layout.templateUnitName(service: service.name) }
 
     public func render() -> String {
         let slotDir = "\(Self.escape(layout.slotsDir))/%i"
