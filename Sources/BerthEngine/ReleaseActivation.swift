@@ -39,6 +39,8 @@ public final class ReleaseActivation {
     let startedAt: String
     private var timings: [StepTiming] = []
     private var undo = Undo()
+    /// Who may read the env file besides root (`ServiceAccounts`); nil: root only.
+    private var envReader: SystemAccount?
 
     /// What to put back if the new release does not make it to the switch.
     private struct Undo {
@@ -135,6 +137,7 @@ public final class ReleaseActivation {
                 try await step("release") { () throws(StepFailure) in try await receive(target) }
             }
             try await step("env") { () throws(StepFailure) in
+                envReader = try await ServiceAccounts(plan: plan, system: system).prepare(services)
                 try writeEnvironment(appEnvironment, services: services, slot: slot, release: target.id)
             }
             try await step("units") { () throws(StepFailure) in
@@ -157,8 +160,8 @@ public final class ReleaseActivation {
         } catch {
             await putBack()
             let outcome = DeployOutcome(result: previous == nil ? .failed : .rolledBack, release: target.id,
-                                        previousRelease: previous?.id, slot: activeSlot, message: error.message,
-                                        journal: error.journal, steps: timings)
+                                        previousRelease: previous?.id, slot: activeSlot, message: SecretMask(plan.environment).apply(error.message),
+                                        journal: error.journal.map(SecretMask(plan.environment).apply), steps: timings)
             try? store.append(historyEntry(target, outcome))
             events.emit(EngineEvent(event: .outcome, outcome: outcome))
             return EngineExit.failed
@@ -263,9 +266,9 @@ public final class ReleaseActivation {
         do {
             try Files.makeDirectories(layout.runDir)
             let previous = try Files.readString(layout.envFile)
-            if previous != appEnvironment {
+            if previous != appEnvironment || !ServiceAccounts.canRead(layout.envFile, reader: envReader) {
                 undo.appEnvironment = .some(previous)
-                try Files.writeAtomically(layout.envFile, appEnvironment, mode: 0o600)
+                try ServiceAccounts.writeEnvironmentFile(layout.envFile, appEnvironment, reader: envReader)
             }
             for service in services {
                 let path = layout.instanceEnvFile(service: service.name, slot: slot)
@@ -330,7 +333,7 @@ public final class ReleaseActivation {
     private func putBack() async {
         if !undo.startedUnits.isEmpty { try? await system.stop(undo.startedUnits) }
         if let previous = undo.appEnvironment {
-            if let previous { try? Files.writeAtomically(layout.envFile, previous, mode: 0o600) } else { try? Files.remove(layout.envFile) }
+            if let previous { try? ServiceAccounts.writeEnvironmentFile(layout.envFile, previous, reader: envReader) } else { try? Files.remove(layout.envFile) }
         }
         for (path, previous) in undo.units {
             if let previous { try? Files.writeAtomically(path, previous, mode: 0o644) } else { try? Files.remove(path) }

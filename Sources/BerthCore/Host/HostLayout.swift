@@ -55,6 +55,19 @@ public struct HostLayout: Sendable, Equatable {
     public func unitName(service: String, slot: Slot) -> String { "\(unitPrefix(service: service))@\(slot.rawValue).service" }
     public var nginxSiteFile: String { "\(nginxDir)/berth-\(app)-\(env).conf" }
 
+    /// The system user the environment's services run as unless the app file names another:
+    /// `berth-` and 10 hex digits of a hash of app and environment (16 characters, within the 32
+    /// that `useradd` allows, and the same on every host).
+    // provisional: names helper
+    public var serviceUser: String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in Array(app.utf8) + [0] + Array(env.utf8) {
+            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+        }
+        let hex = String(hash, radix: 16)
+        return "berth-" + String((String(repeating: "0", count: 16 - hex.count) + hex).prefix(10))
+    }
+
     /// A stable path to the installed engine: the install points it at the newest build.
     public var engineLink: String { "\(root)/engine/berth-engine" }
     public var catchUpDir: String { "\(appDir)/catch-up" }
