@@ -1,5 +1,6 @@
 import ArgumentParser
 import BerthControl
+import BerthCore
 
 /// Berth's documented exit codes (docs/cli.md). CI scripts rely on them: never renumber.
 enum BerthExit {
@@ -12,12 +13,15 @@ enum BerthExit {
     /// Every host is done, but the release store could not be updated: hosts that were off will
     /// not catch up to this release.
     static let storeNotUpdated: Int32 = 7
+    /// The ssh user of some host is not root and cannot use sudo without a password.
+    static let notRoot: Int32 = 9
     static let skippedOptional: Int32 = 10
 
     /// The exit code that sums up a fleet's reports: the most serious state wins.
     static func code(for reports: [HostReport], engineStatuses: [Int32] = []) -> Int32 {
         if engineStatuses.contains(3) { return lockHeld }
         if engineStatuses.contains(4) { return releaseNotFound }
+        if engineStatuses.contains(EngineInvocation.notRootStatus) { return notRoot }
         if reports.contains(where: { [.failed, .rolledBack, .notStarted].contains($0.state) }) { return hostFailed }
         if reports.contains(where: { $0.state == .unreachable }) { return unreachable }
         if reports.contains(where: { $0.state == .skipped }) { return skippedOptional }
