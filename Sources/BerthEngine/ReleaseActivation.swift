@@ -412,7 +412,8 @@ public final class ReleaseActivation {
             return value
         } catch {
             timings.append(StepTiming(step: name, ms: watch.milliseconds))
-            events.emit(EngineEvent(event: .step, step: name, status: .failed, ms: watch.milliseconds, message: error.message))
+            events.emit(EngineEvent(event: .step, step: name, status: .failed, ms: watch.milliseconds,
+                                    message: SecretMask(plan.environment).apply(error.message)))
             throw error
         }
     }

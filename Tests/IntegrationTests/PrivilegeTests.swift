@@ -114,13 +114,17 @@ extension Integration {
                 _ = try? testbed.run(on: Self.host, "rm -f /etc/sudoers.d/\(deployer); pkill -u \(deployer); pkill -u \(stranger); userdel -r \(deployer); userdel -r \(stranger)")
             }
 
+            // The engine is installed through sudo too: take away the one the other tests installed.
+            try Self.onHost(testbed, "rm -f /var/lib/berth/engine/berth-engine-*")
             let app = try Self.app("sudo") { $0.replacingOccurrences(of: "    address: h1\n", with: "    address: h1\n    user: \(deployer)\n") }
             defer { app.remove() }
             let deploy = try berth.run(["deploy"], in: app.directory, sshConfig: testbed.sshConfig)
             #expect(deploy.status == 0, "\(deploy.combined)")
+            #expect(deploy.combined.contains("installed the host engine"), "\(deploy.combined)")
             #expect(try Curl.version(testbed.address(of: Self.host), host: app.domain) == "1.0.0")
             let layout = HostLayout(app: app.appName, env: "production")
             #expect(try Self.onHost(testbed, "stat -c %U \(layout.manifestFile)") == "root", "the engine ran as root")
+            #expect(try Self.onHost(testbed, "stat -c %U /var/lib/berth/engine/berth-engine") == "root")
             let status = try berth.run(["status"], in: app.directory, sshConfig: testbed.sshConfig)
             #expect(status.status == 0, "\(status.combined)")
 

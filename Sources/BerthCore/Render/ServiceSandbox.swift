@@ -7,7 +7,8 @@
 /// system calls of an ordinary service. That is what a Python, Node, Ruby or Go web app needs;
 /// `hardening:` replaces single directives and `sandbox: false` drops the defaults.
 public enum ServiceSandbox {
-    /// The defaults, in the order a unit lists them. `ReadWritePaths=` (the shared directories) is
+    /// The defaults, in the order a unit lists them. Not `RemoveIPC=`: both slots of a service run
+    /// as one user, and stopping the old slot would remove the new slot's semaphores and shared memory. `ReadWritePaths=` (the shared directories) is
     /// added by `directives(for:layout:)`, because it depends on the layout.
     public static let defaults: [UnitDirective] = [
         UnitDirective("NoNewPrivileges", "yes"),
@@ -27,7 +28,6 @@ public enum ServiceSandbox {
         UnitDirective("RestrictRealtime", "yes"),
         UnitDirective("RestrictNamespaces", "yes"),
         UnitDirective("LockPersonality", "yes"),
-        UnitDirective("RemoveIPC", "yes"),
         UnitDirective("RestrictAddressFamilies", "AF_UNIX AF_INET AF_INET6 AF_NETLINK"),
         UnitDirective("SystemCallArchitectures", "native"),
         UnitDirective("SystemCallFilter", "@system-service"),
