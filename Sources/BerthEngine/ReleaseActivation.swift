@@ -258,6 +258,7 @@ public final class ReleaseActivation {
         events.emit(EngineEvent(event: .releaseNeeded, present: present))
         if !present {
             try await releases.receive(release.id, from: settings.releaseSource, sharedDirs: plan.sharedDirs)
+            try await ServiceAccounts.makeReadOnly(layout.releaseDir(release.id))
         }
     }
 

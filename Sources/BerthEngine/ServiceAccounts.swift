@@ -60,6 +60,12 @@ struct ServiceAccounts {
         }
     }
 
+    /// Gives every account read access to a release just unpacked, and none write access.
+    static func makeReadOnly(_ release: String) async throws(StepFailure) {
+        let result = await Commands.run(AccountCommands.makeReadOnly(release))
+        guard result.succeeded else { throw StepFailure("could not make \(release) readable to its services (chmod: \(result.complaint)).") }
+    }
+
     /// Whether the env file is root's with the access `writeEnvironmentFile` gives it.
     static func canRead(_ path: String, reader: SystemAccount?) -> Bool {
         var info = stat()

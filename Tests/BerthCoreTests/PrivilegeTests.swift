@@ -19,6 +19,11 @@ import Testing
             == "chown -R --no-dereference 998:997 -- /var/lib/berth/apps/shop/production/shared/media")
     }
 
+    @Test func aReleaseIsMadeReadableToAllAndWritableByNone() {
+        #expect(AccountCommands.makeReadOnly("/var/lib/berth/apps/shop/production/releases/0123").joined(separator: " ")
+            == "chmod -R u+rwX,go+rX,go-w -- /var/lib/berth/apps/shop/production/releases/0123")
+    }
+
     @Test func aPasswdLineGivesUidAndGid() {
         #expect(AccountCommands.parse("berth-0123456789:x:998:997:Berth:/nonexistent:/usr/sbin/nologin")
             == SystemAccount(name: "berth-0123456789", uid: 998, gid: 997))

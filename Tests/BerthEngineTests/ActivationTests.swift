@@ -199,6 +199,27 @@ final class Host {
         #expect(try StateStore(layout: host.layout).history().first?.message?.contains("hunter22") == false)
     }
 
+    @Test func aReleasePackedWithAPrivateUmaskIsReadableToItsServicesAndWritableByNone() async throws {
+        let host = try Host()
+        let source = "\(host.dir.path)/private-src"
+        try FileManager.default.createDirectory(atPath: "\(source)/bin", withIntermediateDirectories: true)
+        try "secret-ish".write(toFile: "\(source)/bin/app.py", atomically: true, encoding: .utf8)
+        try "x".write(toFile: "\(source)/open.txt", atomically: true, encoding: .utf8)
+        for (path, mode) in [(source, 0o700), ("\(source)/bin", 0o700), ("\(source)/bin/app.py", 0o600), ("\(source)/open.txt", 0o666)] {
+            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+        }
+        let archive = "\(host.dir.path)/private.tar.gz"
+        try runProgram(["tar", "-czf", archive, "-C", source, "."])
+        #expect(try await host.run(.deploy, host.plan(.deploy, Samples.release("id-private")), archive: archive) == 0)
+
+        let release = host.layout.releaseDir("id-private")
+        func mode(_ path: String) throws -> Int? { try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int }
+        #expect(try mode(release) == 0o755)
+        #expect(try mode("\(release)/bin") == 0o755)
+        #expect(try mode("\(release)/bin/app.py") == 0o644)
+        #expect(try mode("\(release)/open.txt") == 0o644)
+    }
+
     @Test func aUserNamedInTheAppFileMustExistAndIsNeverCreated() async throws {
         let host = try Host()
         host.services[1].user = "reports"

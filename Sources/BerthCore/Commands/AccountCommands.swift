@@ -21,6 +21,13 @@ public enum AccountCommands {
         ["chown", "-R", "--no-dereference", "\(uid):\(gid)", "--", path]
     }
 
+    /// Makes a release readable by every service and writable by none: files keep the modes they
+    /// had on the deploying machine, where a umask of 077 would leave them to root alone here.
+    /// `chmod -R` skips the links it meets (the shared directories), so it stays inside the release.
+    public static func makeReadOnly(_ path: String) -> [String] {
+        ["chmod", "-R", "u+rwX,go+rX,go-w", "--", path]
+    }
+
     /// The account in one line of `getent passwd`; nil when the line is not one.
     public static func parse(_ line: String) -> SystemAccount? {
         let fields = line.split(separator: ":", omittingEmptySubsequences: false)
