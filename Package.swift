@@ -42,6 +42,7 @@ let package = Package(
                     resources: [.copy("Fixtures")], swiftSettings: v5),
         .testTarget(name: "BerthEngineTests", dependencies: ["BerthEngine", "BerthTestSupport"],
                     resources: [.copy("Golden")], swiftSettings: v5),
+        .testTarget(name: "BerthTransportTests", dependencies: ["BerthTransport"], swiftSettings: v5),
         .testTarget(name: "BerthCLITests", dependencies: ["BerthTestSupport"], exclude: ["Golden"], swiftSettings: v5),
         .testTarget(name: "IntegrationTests", dependencies: [
             "BerthCore", "BerthTransport", "BerthTestSupport",

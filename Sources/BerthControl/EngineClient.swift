@@ -43,7 +43,7 @@ public struct EngineClient: Sendable {
         onEvent: @escaping @Sendable (EngineEvent) -> Void = { _ in }
     ) async throws -> EngineRun {
         var first = try await session(command, input: input, archive: archive, onEvent: onEvent)
-        guard first.events.isEmpty, first.status == 127 || first.status == 126 else { return first }
+        guard first.events.isEmpty, first.status == EngineInvocation.notInstalledStatus || first.status == 126 else { return first }
         let installed = try await install()
         guard installed.succeeded else {
             first.stderr = installed.stderr
@@ -59,7 +59,7 @@ public struct EngineClient: Sendable {
     /// Uploads the gzip'd engine and puts it in place atomically.
     public func install() async throws -> CommandResult {
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: engine.compressedPath)))
-        return try await ProcessRunner.run(transport.argv(for: invocation.install()), stdin: bytes)
+        return try await ProcessRunner.run(transport.argv(for: EngineInvocation.asRoot(invocation.install())), stdin: bytes)
     }
 
     private func session<Input: Encodable & Sendable>(
@@ -68,7 +68,7 @@ public struct EngineClient: Sendable {
         var line = try [UInt8](JSONEncoder.stable().encode(input))
         line.append(UInt8(ascii: "\n"))
         let log = EventLog()
-        let result = try await ProcessRunner.stream(transport.argv(for: invocation.command(command)),
+        let result = try await ProcessRunner.stream(transport.argv(for: EngineInvocation.asRoot(invocation.command(command))),
                                                     initialInput: line) { text, stdin in
             guard let event = try? JSONDecoder().decode(EngineEvent.self, from: Data(text.utf8)) else {
                 let warning = EngineEvent(event: .warning, message: text)

@@ -89,6 +89,11 @@ public struct HostReport: Codable, Sendable, Equatable {
                 : "cannot reach \(host.address) over ssh (\(reason)); check that 'ssh \(host.address)' works with the same --ssh-config."
             return report
         }
+        if run.status == EngineInvocation.notRootStatus, run.events.isEmpty {
+            report.state = .failed
+            report.message = Self.notRootMessage(run.stderr, host: host)
+            return report
+        }
         if run.status == 0 {
             report.state = .ok
             return report
@@ -96,6 +101,17 @@ public struct HostReport: Codable, Sendable, Equatable {
         report.message = run.errorMessage
             ?? (run.stderr.trimmed.isEmpty ? "the host engine exited with status \(run.status)." : run.stderr.trimmed)
         return report
+    }
+}
+
+extension HostReport {
+    /// The sentence for an ssh user that is not root and may not use sudo without a password;
+    /// `stderr` is `asRoot`'s line, `<user>: <what sudo said>`.
+    static func notRootMessage(_ stderr: String, host: HostConfig) -> String {
+        let line = stderr.split(whereSeparator: \.isNewline).last.map(String.init) ?? ""
+        let user = line.split(separator: ":", maxSplits: 1).first.map(String.init) ?? host.user ?? "the ssh user"
+        let said = line.split(separator: ":", maxSplits: 1).dropFirst().first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        return "the ssh user \(user) on \(host.name) is not root and cannot use sudo without a password (\(said)); give it passwordless sudo (a sudoers line '\(user) ALL=(ALL) NOPASSWD: ALL') or connect as root."
     }
 }
 

@@ -55,9 +55,10 @@ public struct Notifier: Sendable {
         guard let body = try? [UInt8](JSONEncoder.stable().encode(notice)) else { return ["could not encode the notification"] }
         var warnings: [String] = []
         if let webhook = config.webhook {
-            let result = try? await ProcessRunner.run(WebhookPost.argv(url: webhook), stdin: body)
+            let config = WebhookPost.stdin(url: webhook, body: String(decoding: body, as: UTF8.self))
+            let result = try? await ProcessRunner.run(WebhookPost.argv, stdin: Array(config.utf8))
             if result?.succeeded != true {
-                warnings.append("the webhook \(webhook) was not notified: \(result?.stderr.trimmed ?? "curl could not run")")
+                warnings.append("\(WebhookPost.shownAs) was not notified: \(result?.stderr.trimmed ?? "curl could not run")")
             }
         }
         if let command = config.command {

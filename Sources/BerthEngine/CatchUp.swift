@@ -175,8 +175,8 @@ public struct CatchUp {
                                    release: release, previousRelease: previous, message: message, exitCode: status,
                                    finishedAt: Timestamp.now())
         guard let body = try? EngineJSON.encodeLine(notice) else { return }
-        let result = await Commands.run(WebhookPost.argv(url: webhook), feeding: Array(body.utf8))
-        if !result.succeeded { log.say("warning: the webhook \(webhook) was not notified: \(result.complaint)") }
+        let result = await Commands.run(WebhookPost.argv, feeding: Array(WebhookPost.stdin(url: webhook, body: body).utf8))
+        if !result.succeeded { log.say("warning: \(WebhookPost.shownAs) was not notified: \(result.complaint)") }
     }
 
     private func describe(_ release: ReleaseRef?) -> String {

@@ -46,15 +46,16 @@ public enum Files {
 
     /// Replaces `path` with `contents` so that readers see the old or the new file, never a mix:
     /// write a temporary file beside it, then rename over. `durable` also syncs the data first and the directory after the rename.
+    /// `group`: the file's group (root owns it; e.g. the env file is readable by its service's group).
     public static func writeAtomically(_ path: String, _ contents: String, mode: mode_t = 0o644,
-                                       durable: Bool = false) throws(SystemCallError) {
+                                       durable: Bool = false, group: gid_t = 0) throws(SystemCallError) {
         let temporary = "\(directory(of: path))/.\(baseName(of: path)).berth-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode)
         guard fd >= 0 else { throw SystemCallError("write", temporary) }
         do throws(SystemCallError) {
             // The umask may have narrowed `mode`; root owns what the engine writes.
             guard fchmod(fd, mode) == 0 else { throw SystemCallError("set the mode of", temporary) }
-            if geteuid() == 0, fchown(fd, 0, 0) != 0 { throw SystemCallError("set the owner of", temporary) }
+            if geteuid() == 0, fchown(fd, 0, group) != 0 { throw SystemCallError("set the owner of", temporary) }
             try writeAll(fd, Array(contents.utf8), path: temporary)
             if durable, fsync(fd) != 0 { throw SystemCallError("sync", temporary) }
             guard close(fd) == 0 else { throw SystemCallError("write", temporary, code: errno) }

@@ -48,6 +48,15 @@ public enum PlanCheck {
                   !service.command.allSatisfy({ $0 == " " || $0 == "\t" }) else {
                 throw fail("service '\(service.name)' needs a command on one line")
             }
+            if let user = service.user, !ServiceSandbox.isUserName(user) {
+                throw fail("service '\(service.name)' has user '\(user)'; a user name is lowercase letters, digits, '_' or '-', at most 32 characters")
+            }
+            for directive in service.hardening ?? [] {
+                guard ServiceSandbox.isDirectiveName(directive.name), !ServiceSandbox.reserved.contains(directive.name),
+                      ServiceSandbox.isDirectiveValue(directive.value) else {
+                    throw fail("service '\(service.name)' has the hardening directive '\(directive.name)', which is not a sandbox directive on one line")
+                }
+            }
             guard service.stopTimeoutMs > 0 else { throw fail("service '\(service.name)' needs a positive stopTimeoutMs") }
             if let port = service.port {
                 guard (1...65_534).contains(port) else { throw fail("service '\(service.name)' has port \(port); ports go from 1 to 65534 (green uses port + 1)") }

@@ -69,6 +69,8 @@ public final class ReleaseActivation {
     private var undo = Undo()
     private var lock: DeployLock?
     private var fault: EngineFault?
+    /// Who may read the env file besides root (`ServiceAccounts`); nil: root only.
+    private var envReader: SystemAccount?
 
     /// What to put back if the new release does not make it to the switch.
     private struct Undo {
@@ -181,6 +183,7 @@ public final class ReleaseActivation {
                 try await step("release") { () throws(StepFailure) in try await receive(target) }
             }
             try await step("env") { () throws(StepFailure) in
+                envReader = try await ServiceAccounts(plan: plan, system: system).prepare(services)
                 try writeEnvironment(appEnvironment, services: services, slot: slot, release: target.id)
             }
             try await step("units") { () throws(StepFailure) in
@@ -209,8 +212,8 @@ public final class ReleaseActivation {
         } catch {
             await putBack()
             let outcome = DeployOutcome(result: previous == nil ? .failed : .rolledBack, release: target.id,
-                                        previousRelease: previous?.id, slot: activeSlot, message: error.message,
-                                        journal: error.journal, steps: timings)
+                                        previousRelease: previous?.id, slot: activeSlot, message: SecretMask(plan.environment).apply(error.message),
+                                        journal: error.journal.map(SecretMask(plan.environment).apply), steps: timings)
             try? store.append(historyEntry(target, outcome))
             events.emit(EngineEvent(event: .outcome, outcome: outcome))
             return EngineExit.failed
@@ -420,6 +423,7 @@ public final class ReleaseActivation {
         events.emit(EngineEvent(event: .releaseNeeded, present: present))
         if !present {
             try await releases.receive(release, from: settings.releaseSource, sharedDirs: plan.sharedDirs)
+            try await ServiceAccounts.makeReadOnly(layout.releaseDir(release.id))
         }
     }
 
@@ -428,9 +432,9 @@ public final class ReleaseActivation {
         do {
             try Files.makeDirectories(layout.runDir)
             let previous = try Files.readString(layout.envFile)
-            if previous != appEnvironment {
+            if previous != appEnvironment || !ServiceAccounts.canRead(layout.envFile, reader: envReader) {
                 undo.appEnvironment = .some(previous)
-                try Files.writeAtomically(layout.envFile, appEnvironment, mode: 0o600)
+                try ServiceAccounts.writeEnvironmentFile(layout.envFile, appEnvironment, reader: envReader)
             }
             for service in services {
                 let path = layout.instanceEnvFile(service: service.name, slot: slot)
@@ -521,7 +525,7 @@ public final class ReleaseActivation {
     private func putBack() async {
         if !undo.startedUnits.isEmpty { try? await system.stop(undo.startedUnits) }
         if let previous = undo.appEnvironment {
-            if let previous { try? Files.writeAtomically(layout.envFile, previous, mode: 0o600) } else { try? Files.remove(layout.envFile) }
+            if let previous { try? ServiceAccounts.writeEnvironmentFile(layout.envFile, previous, reader: envReader) } else { try? Files.remove(layout.envFile) }
         }
         for (path, previous) in undo.units {
             if let previous { try? Files.writeAtomically(path, previous, mode: 0o644) } else { try? Files.remove(path) }
@@ -607,7 +611,8 @@ public final class ReleaseActivation {
             return value
         } catch {
             timings.append(StepTiming(step: name, ms: watch.milliseconds))
-            events.emit(EngineEvent(event: .step, step: name, status: .failed, ms: watch.milliseconds, message: error.message))
+            events.emit(EngineEvent(event: .step, step: name, status: .failed, ms: watch.milliseconds,
+                                    message: SecretMask(plan.environment).apply(error.message)))
             throw error
         }
     }

@@ -63,6 +63,12 @@ public protocol SystemControl: AnyObject {
     func nginxConfiguration() async -> NginxConfiguration
     /// The TCP sockets that listen on this host and who holds them (`ss`); nil when unknown.
     func listeningSockets() async -> [PortListener]?
+    /// The account `name` on this host, nil when there is none.
+    func account(_ name: String) async throws(ControlFailure) -> SystemAccount?
+    /// Creates the system account an app environment's services run as.
+    func createAccount(_ name: String, app: String, env: String) async throws(ControlFailure)
+    /// Gives the directory tree at `path` to `account` (links are not followed).
+    func own(_ path: String, by account: SystemAccount) async throws(ControlFailure)
 }
 
 extension SystemControl {
@@ -169,6 +175,25 @@ public final class LiveSystem: SystemControl {
 
     public func startNginx() async throws(ControlFailure) {
         try await systemctl(["start", "nginx"], doing: "start nginx")
+    }
+
+    public func account(_ name: String) async throws(ControlFailure) -> SystemAccount? {
+        let result = await Commands.run(AccountCommands.lookUp(name))
+        if result.status == AccountCommands.notFoundStatus { return nil }
+        guard result.succeeded, let account = AccountCommands.parse(result.output.trimmingCharacters(in: "\n")) else {
+            throw ControlFailure("could not look up the user \(name) (getent: \(result.complaint))")
+        }
+        return account
+    }
+
+    public func createAccount(_ name: String, app: String, env: String) async throws(ControlFailure) {
+        let result = await Commands.run(AccountCommands.create(name, app: app, env: env))
+        guard result.succeeded else { throw ControlFailure("could not create the user \(name) (useradd: \(result.complaint))") }
+    }
+
+    public func own(_ path: String, by account: SystemAccount) async throws(ControlFailure) {
+        let result = await Commands.run(AccountCommands.own(path, uid: account.uid, gid: account.gid))
+        guard result.succeeded else { throw ControlFailure("could not give \(path) to \(account.name) (chown: \(result.complaint))") }
     }
 
     private func systemctl(_ arguments: [String], doing what: String) async throws(ControlFailure) {

@@ -16,7 +16,8 @@ import Testing
                           health: HealthCheck(path: "/health", intervalMs: 100, timeoutMs: 2_000, attempts: 100),
                           proxied: true, stopTimeoutMs: 10_000),
             ServiceConfig(name: "worker", command: "python3 worker.py", role: "scheduler", port: nil, health: nil,
-                          proxied: false, stopTimeoutMs: 10_000),
+                          proxied: false, stopTimeoutMs: 10_000, user: "www-data", sandbox: true,
+                          hardening: [UnitDirective("ProtectHome", "read-only")]),
         ])
         #expect(app.proxy == ProxyConfig(listen: 80, sites: [
             ProxySite(domains: ["hello.example.com", "www.hello.example.com"], service: "web"),

@@ -41,6 +41,16 @@ import Testing
         #expect(problems(broken).joined(separator: "\n") + "\n" == samples)
     }
 
+    @Test func theSandboxExampleParses() throws {
+        let doc = try Self.doc()
+        let start = try #require(doc.range(of: "### Accounts and the sandbox"))
+        let example = try #require(Self.firstBlock("yaml", in: String(doc[start.upperBound...])))
+        let app = try AppFile.parse(yaml: example, file: "docs/berth-yml.md")
+        #expect(app.services.map(\.user) == [nil, "www-data", "root"])
+        #expect(app.services[0].hardening == [UnitDirective("MemoryDenyWriteExecute", "yes"), UnitDirective("ProtectHome", "read-only")])
+        #expect(app.services.map(\.sandbox) == [true, true, false])
+    }
+
     @Test func theEnvFileSampleParses() throws {
         let sample = try #require(Self.firstBlock("sh", in: try Self.doc()))
         #expect(try DotEnv.parse(sample, file: ".env") == [

@@ -118,7 +118,7 @@ import Testing
     @Test func unknownKeysSuggestTheClosest() {
         #expect(problems(top: "services:\n  web:\n    comand: run\n    command: run\n    role: web\n    replicas: 2\n") == [
             "berth.yml:3:5: unknown key 'comand' in service 'web'; did you mean 'command'?",
-            "berth.yml:6:5: unknown key 'replicas' in service 'web'; allowed keys: command, role, port, stop_timeout, health",
+            "berth.yml:6:5: unknown key 'replicas' in service 'web'; allowed keys: command, role, port, stop_timeout, health, user, sandbox, hardening",
         ])
     }
 
@@ -126,6 +126,46 @@ import Testing
         #expect(problems(top: "services: {}\n") == ["berth.yml:1:11: 'services' must define at least one service"])
         #expect(problems(top: "services:\n") == [
             "berth.yml:1:10: expected a mapping of service names to services for 'services', found nothing",
+        ])
+    }
+
+    @Test func userSandboxAndHardeningAreRead() throws {
+        let services = try config(top: """
+            services:
+              web:
+                command: run
+                role: web
+                user: root
+                sandbox: no
+                hardening:
+                  PrivateTmp: yes
+                  CapabilityBoundingSet:
+                  SystemCallFilter: "@system-service @resources"
+            """).services
+        #expect(services.first?.user == "root")
+        #expect(services.first?.sandbox == false)
+        #expect(services.first?.hardening == [UnitDirective("PrivateTmp", "yes"), UnitDirective("CapabilityBoundingSet", ""),
+                                              UnitDirective("SystemCallFilter", "@system-service @resources")])
+    }
+
+    @Test func badUsersAndDirectivesPointAtTheirValue() {
+        #expect(problems(top: """
+            services:
+              web:
+                command: run
+                role: web
+                user: Www Data
+                hardening:
+                  User: root
+                  protect_home: yes
+                  PrivateTmp: "yes\\nExecStartPre=/bin/sh"
+                  ProtectHome: [a]
+            """) == [
+            "berth.yml:5:11: 'user' must be a user name of lowercase letters, digits, '_' or '-' (at most 32), found 'Www Data'",
+            "berth.yml:7:7: 'User' is set by Berth and cannot be changed in hardening; use 'user', 'command' or 'stop_timeout' instead",
+            "berth.yml:8:7: 'protect_home' is not a systemd directive name; write it as in a unit file, e.g. 'ProtectHome'",
+            "berth.yml:9:19: the value of 'PrivateTmp' must be one line, not ending in a backslash",
+            "berth.yml:10:20: expected a value such as 'yes' or 'read-only' for 'ProtectHome', found a list",
         ])
     }
 }

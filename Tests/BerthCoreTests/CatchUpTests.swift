@@ -156,10 +156,20 @@ import Testing
 }
 
 @Suite struct WebhookPostTests {
-    @Test func curlPostsStdinAndFailsOnHTTPErrors() {
-        #expect(WebhookPost.argv(url: "https://hooks.example.com/x") == [
-            "curl", "--silent", "--show-error", "--fail", "--max-time", "10", "--request", "POST",
-            "--header", "Content-Type: application/json", "--data-binary", "@-", "--", "https://hooks.example.com/x",
-        ])
+    @Test func curlReadsItsURLAndBodyFromAConfigOnStdinAndFailsOnHTTPErrors() {
+        #expect(WebhookPost.argv.joined(separator: " ")
+            == "curl --silent --show-error --fail --max-time 10 --request POST --header Content-Type: application/json --config -")
+    }
+
+    @Test func theURLIsNeverAnArgument() {
+        let url = "https://hooks.slack.com/services/T000/B000/SECRET"
+        #expect(!WebhookPost.argv.contains { $0.contains("hooks") || $0.contains("SECRET") })
+        #expect(WebhookPost.stdin(url: url, body: "{}") == "url = \"\(url)\"\ndata-binary = \"{}\"\n")
+    }
+
+    @Test func theConfigQuotesWithCurlsEscapes() {
+        #expect(WebhookPost.stdin(url: "http://h/x", body: #"{"text":"a \"b\"\\n","tab":"\#t"}"#)
+            == #"url = "http://h/x""# + "\n" + #"data-binary = "{\"text\":\"a \\\"b\\\"\\\\n\",\"tab\":\"\t\"}""# + "\n")
+        #expect(WebhookPost.quote("line\nbreak\r\u{0B}") == #""line\nbreak\r\v""#)
     }
 }

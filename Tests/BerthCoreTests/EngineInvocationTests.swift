@@ -1,4 +1,5 @@
 import BerthCore
+import Foundation
 import Testing
 
 @Suite struct EngineInvocationTests {
@@ -28,5 +29,33 @@ import Testing
         #expect(!argv[2].contains("/var/lib/berth"))
         #expect(argv[2].contains(#"if [ "${sum%% *}" != "$3" ]; then"#))
         #expect(Array(argv.suffix(4)) == ["berth-engine-install", "/var/lib/berth/engine", "/var/lib/berth/engine/berth-engine-abc123", "abc123"])
+    }
+
+    @Test func asRootPassesTheArgvAfterAFixedScript() {
+        let argv = EngineInvocation.asRoot(invocation.command(.deploy))
+        #expect(Array(argv.prefix(2)) == ["sh", "-c"])
+        #expect(!argv[2].contains("/var/lib/berth"))
+        #expect(argv[2].contains(#"exec sudo -n -- "$@""#))
+        #expect(argv[3] == "berth-as-root")
+        #expect(Array(argv.dropFirst(4)) == invocation.command(.deploy))
+    }
+
+    /// The script itself, run here: as root it runs the argv; a missing program is 127 either way.
+    @Test func asRootRunsTheCommandAndKeepsTheMissingProgramStatus() throws {
+        #expect(try run(EngineInvocation.asRoot(["echo", "hi there"])) == (0, "hi there\n"))
+        #expect(try run(EngineInvocation.asRoot(["/nonexistent/berth-engine-x", "deploy"])).status == 127)
+    }
+
+    private func run(_ argv: [String]) throws -> (status: Int32, stdout: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = argv
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = Pipe()
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }

@@ -116,15 +116,23 @@ final class Host {
         #expect(host.link(layout.slotLink(.blue)) == layout.releaseDir(host.id("1.0.0")))
         #expect(host.link(layout.currentLink) == layout.releaseDir(host.id("1.0.0")))
         #expect(host.read(layout.envFile)?.contains(#"GREETING="hi there""#) == true)
-        let mode = try FileManager.default.attributesOfItem(atPath: layout.envFile)[.posixPermissions] as? Int
-        #expect(mode == 0o600)
+        // Root's, readable by the group of the environment's own user, which the engine created.
+        let account = try #require(host.system.accounts[layout.serviceUser])
+        let attributes = try FileManager.default.attributesOfItem(atPath: layout.envFile)
+        #expect(attributes[.posixPermissions] as? Int == 0o640)
+        if geteuid() == 0 {
+            #expect(attributes[.ownerAccountID] as? Int == 0)
+            #expect(attributes[.groupOwnerAccountID] as? Int == Int(account.gid))
+        }
+        #expect(host.system.owned == ["\(layout.sharedDir)/media": layout.serviceUser])
         #expect(host.read(layout.instanceEnvFile(service: "web", slot: .blue))?.contains(#"PORT="47010""#) == true)
         #expect(host.read(layout.instanceEnvFile(service: "worker", slot: .blue))?.contains("PORT") == false)
         #expect(host.read(layout.templateUnitFile(service: "web")) == SystemdUnit(service: Samples.unprobedWeb, layout: layout).render())
         #expect(host.read(layout.nginxSiteFile)?.contains("server 127.0.0.1:47010;") == true)
         #expect(host.link("\(layout.systemdDir)/multi-user.target.wants/hello.production.web@blue.service")
             == layout.templateUnitFile(service: "web"))
-        #expect(host.system.log == ["daemon-reload", "start hello.production.web@blue.service hello.production.worker@blue.service",
+        #expect(host.system.log == ["useradd \(layout.serviceUser)", "daemon-reload",
+                                    "start hello.production.web@blue.service hello.production.worker@blue.service",
                                     "nginx -t", "nginx reload"])
 
         let manifest = try #require(try host.manifest())
@@ -205,6 +213,62 @@ final class Host {
         #expect(try host.manifest()?.current?.id == host.id("1.0.0"))
         #expect(host.link(host.layout.currentLink) == host.layout.releaseDir(host.id("1.0.0")))
         #expect(try StateStore(layout: host.layout).history().map(\.result) == [.rolledBack, .deployed])
+    }
+
+    @Test func theJournalOfAFailedReleaseHasTheSecretsMasked() async throws {
+        let host = try Host()
+        host.environment = [EnvVar(name: "DATABASE_URL", value: "postgres://app:hunter22@db/shop"), EnvVar(name: "DEBUG", value: "on")]
+        host.system.journalLines = ["could not connect to postgres://app:hunter22@db/shop", "debug is on"]
+        host.system.crashing = ["hello.production.worker@blue.service"]
+        #expect(try await host.deploy("1.0.0") == 1)
+        #expect(host.outcome?.journal == ["could not connect to ***", "debug is on"])
+        #expect(try StateStore(layout: host.layout).history().first?.message?.contains("hunter22") == false)
+    }
+
+    @Test func aReleasePackedWithAPrivateUmaskIsReadableToItsServicesAndWritableByNone() async throws {
+        let host = try Host()
+        let source = "\(host.dir.path)/private-src"
+        try FileManager.default.createDirectory(atPath: "\(source)/bin", withIntermediateDirectories: true)
+        try "secret-ish".write(toFile: "\(source)/bin/app.py", atomically: true, encoding: .utf8)
+        try "x".write(toFile: "\(source)/open.txt", atomically: true, encoding: .utf8)
+        for (path, mode) in [(source, 0o700), ("\(source)/bin", 0o700), ("\(source)/bin/app.py", 0o600), ("\(source)/open.txt", 0o666)] {
+            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+        }
+        let archive = "\(host.dir.path)/private.tar.gz"
+        try runProgram(["tar", "-czf", archive, "-C", source, "."])
+        let id = String(try runProgram(["sha256sum", archive]).stdout.prefix(64))
+        #expect(try await host.run(.deploy, host.plan(.deploy, Samples.release(id)), archive: archive) == 0)
+
+        let release = host.layout.releaseDir(id)
+        func mode(_ path: String) throws -> Int? { try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int }
+        #expect(try mode(release) == 0o755)
+        #expect(try mode("\(release)/bin") == 0o755)
+        #expect(try mode("\(release)/bin/app.py") == 0o644)
+        #expect(try mode("\(release)/open.txt") == 0o644)
+    }
+
+    @Test func aUserNamedInTheAppFileMustExistAndIsNeverCreated() async throws {
+        let host = try Host()
+        host.services[1].user = "reports"
+        #expect(try await host.deploy("1.0.0") == 1)
+        #expect(host.outcome?.message == "service worker runs as the user 'reports' ('user' in the app file), which does not exist on this host; create it, or remove 'user' to run as \(host.layout.serviceUser).")
+        #expect(host.stepLines.last == "env failed")
+        #expect(!host.system.log.contains("useradd reports"))
+
+        host.system.accounts["reports"] = SystemAccount(name: "reports", uid: 1500, gid: 1500)
+        #expect(try await host.deploy("1.0.0") == 0)
+        #expect(host.read(host.layout.templateUnitFile(service: "worker"))?.contains("User=reports\n") == true)
+        #expect(host.read(host.layout.templateUnitFile(service: "web"))?.contains("User=\(host.layout.serviceUser)\n") == true)
+    }
+
+    @Test func whenEveryServiceRunsAsRootOnlyRootReadsTheEnvFile() async throws {
+        let host = try Host()
+        for index in host.services.indices { host.services[index].user = "root" }
+        #expect(try await host.deploy("1.0.0") == 0)
+        #expect(try FileManager.default.attributesOfItem(atPath: host.layout.envFile)[.posixPermissions] as? Int == 0o600)
+        #expect(!host.system.log.contains { $0.hasPrefix("useradd") })
+        #expect(host.system.owned.isEmpty)
+        #expect(host.read(host.layout.templateUnitFile(service: "web"))?.contains("User=") == false)
     }
 
     @Test func firstDeployThatFailsIsFailedNotRolledBack() async throws {

@@ -1,3 +1,4 @@
+import BerthCore
 import BerthEngine
 
 /// A host without systemd or nginx: remembers what the engine asked and answers from a table,
@@ -64,4 +65,20 @@ final class FakeSystem: SystemControl {
     func listeningSockets() async -> [PortListener]? { listeners }
 
     func nginxConfiguration() async -> NginxConfiguration { dump }
+
+    /// Accounts of this host by name; `createAccount` adds one.
+    var accounts: [String: SystemAccount] = ["root": SystemAccount(name: "root", uid: 0, gid: 0)]
+    /// Paths given to an account, with its name.
+    var owned: [String: String] = [:]
+
+    func account(_ name: String) async throws(ControlFailure) -> SystemAccount? { accounts[name] }
+
+    func createAccount(_ name: String, app: String, env: String) async throws(ControlFailure) {
+        log.append("useradd \(name)")
+        accounts[name] = SystemAccount(name: name, uid: 64_000 + UInt32(accounts.count), gid: 64_000 + UInt32(accounts.count))
+    }
+
+    func own(_ path: String, by account: SystemAccount) async throws(ControlFailure) {
+        owned[path] = account.name
+    }
 }

@@ -19,6 +19,23 @@ import Testing
         try expectGolden(SystemdUnit(service: api, layout: layout).render(), "shop.staging.api@.service")
     }
 
+    @Test func aRootServiceWithItsOwnHardeningKeepsItsCapabilities() throws {
+        var admin = Samples.worker
+        admin.name = "admin"
+        admin.user = "root"
+        admin.hardening = [UnitDirective("ProtectHome", "read-only"), UnitDirective("MemoryDenyWriteExecute", "yes")]
+        try expectGolden(SystemdUnit(service: admin, layout: layout).render(), "hello.production.admin@.service")
+    }
+
+    @Test func withoutTheSandboxOnlyTheUserAndWhatTheAppFileWritesRemain() throws {
+        var legacy = Samples.worker
+        legacy.name = "legacy"
+        legacy.user = "www-data"
+        legacy.sandbox = false
+        legacy.hardening = [UnitDirective("PrivateTmp", "yes")]
+        try expectGolden(SystemdUnit(service: legacy, layout: layout).render(), "hello.production.legacy@.service")
+    }
+
     @Test func execStartKeepsAbsoluteProgramsAndEnvironmentReferences() {
         #expect(SystemdUnit.execStart("/usr/bin/python3 -m app --port $PORT", slotDirectory: "/s/%i")
             == "/usr/bin/python3 -m app --port $PORT")

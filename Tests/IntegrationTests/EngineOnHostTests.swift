@@ -27,7 +27,7 @@ extension Integration {
             #expect(environ.stdout == "1\nTrue\n", "TRICKY must arrive verbatim: \(environ)")
             // What the engine rendered is what systemd and nginx accept.
             let checks = try host.sh("systemd-analyze verify /etc/systemd/system/et.production.web@.service /etc/systemd/system/et.production.worker@.service && nginx -t -q && systemctl is-enabled et.production.web@blue et.production.worker@blue && stat -c %a /var/lib/berth-enginetest/apps/et/production/app.env")
-            #expect(checks.status == 0 && checks.stdout == "enabled\nenabled\n600\n", "\(checks)")
+            #expect(checks.status == 0 && checks.stdout == "enabled\nenabled\n640\n", "\(checks)")
 
             // v2: green, no daemon-reload (units unchanged), blue retired.
             let reloadsBefore = try host.daemonReloads()

@@ -27,7 +27,7 @@ struct ServicesSection {
 
 /// One service under `services:`.
 struct ServiceSection {
-    static let keys = ["command", "role", "port", "stop_timeout", "health"]
+    static let keys = ["command", "role", "port", "stop_timeout", "health", "user", "sandbox", "hardening"]
     static let portRange = 1024...65534
 
     private(set) var config: ServiceConfig
@@ -58,6 +58,18 @@ struct ServiceSection {
         config.stopTimeoutMs = diagnostics.check { () throws(ConfigError) in
             try fields.optional("stop_timeout")?.duration()
         } ?? 10_000
+        config.user = diagnostics.check { () throws(ConfigError) in
+            guard let node = fields.optional("user") else { return nil }
+            let user = try node.text(expected: "a user name")
+            guard ServiceSandbox.isUserName(user) else {
+                throw node.error("'user' must be a user name of lowercase letters, digits, '_' or '-' (at most 32), found \(quote(user))")
+            }
+            return user
+        }
+        config.sandbox = diagnostics.check { () throws(ConfigError) in try fields.optional("sandbox")?.bool() } ?? true
+        if let node = fields.optional("hardening") {
+            config.hardening = diagnostics.check { () throws(ConfigError) in try Self.hardening(node, diagnostics) } ?? []
+        }
         if let health = fields.optional("health") {
             if !hasPortKey, let key = fields.keyNode("health") {
                 diagnostics.add(key.location,
@@ -67,5 +79,38 @@ struct ServiceSection {
         } else if hasPortKey {
             config.health = HealthCheck()
         }
+    }
+
+    /// `hardening:` — systemd directives by name (`ProtectHome: read-only`), each replacing Berth's
+    /// default of that name or added to the unit.
+    static func hardening(_ node: ConfigNode, _ diagnostics: Diagnostics) throws(ConfigError) -> [UnitDirective] {
+        guard case let .mapping(pairs) = node.content else {
+            throw node.mismatch("a mapping of systemd directives to values, such as 'ProtectHome: read-only'")
+        }
+        var result: [UnitDirective] = []
+        for entry in ConfigNode.uniqueEntries(pairs, diagnostics, duplicate: { key, first in
+            "duplicate directive '\(key)' in hardening; the first is at line \(first.line)"
+        }) {
+            let directive = diagnostics.check { () throws(ConfigError) -> UnitDirective? in
+                guard ServiceSandbox.isDirectiveName(entry.name) else {
+                    throw entry.key.error("'\(entry.name)' is not a systemd directive name; write it as in a unit file, e.g. 'ProtectHome'")
+                }
+                guard !ServiceSandbox.reserved.contains(entry.name) else {
+                    throw entry.key.error("'\(entry.name)' is set by Berth and cannot be changed in hardening; use 'user', 'command' or 'stop_timeout' instead")
+                }
+                let value: String
+                if case .scalar(_, .null, _) = entry.value.content {
+                    value = ""
+                } else {
+                    value = try entry.value.text(expected: "a value such as 'yes' or 'read-only'")
+                }
+                guard ServiceSandbox.isDirectiveValue(value) else {
+                    throw entry.value.error("the value of '\(entry.name)' must be one line, not ending in a backslash")
+                }
+                return UnitDirective(entry.name, value)
+            }
+            if let directive { result.append(directive) }
+        }
+        return result
     }
 }

@@ -61,4 +61,22 @@ public struct EngineInvocation: Sendable, Equatable {
 
     /// The exit status with which a missing engine binary shows (the shell's "command not found").
     public static let notInstalledStatus: Int32 = 127
+
+    /// Runs `argv` as root on the host: as it is when the ssh user is root, else through `sudo -n`
+    /// (never asking for a password). A program that is not there still exits 127, so a missing
+    /// engine is installed the same way; an ssh user that may not use sudo without a password
+    /// exits `notRootStatus` and prints one line, `<user>: <what sudo said>`.
+    public static func asRoot(_ argv: [String]) -> [String] {
+        let script = #"""
+        [ "$(id -u)" -eq 0 ] && exec "$@"
+        command -v "$1" >/dev/null 2>&1 || exit 127
+        if ! command -v sudo >/dev/null 2>&1; then echo "$(id -un): sudo is not installed" >&2; exit 77; fi
+        if ! said=$(sudo -n true 2>&1); then echo "$(id -un): $(printf '%s' "$said" | head -n 1)" >&2; exit 77; fi
+        exec sudo -n -- "$@"
+        """#
+        return ["sh", "-c", script, "berth-as-root"] + argv
+    }
+
+    /// How `asRoot` exits when the ssh user is not root and cannot use sudo without a password.
+    public static let notRootStatus: Int32 = 77
 }

@@ -97,9 +97,17 @@ public struct ServiceConfig: Codable, Sendable, Equatable {
     public var proxied: Bool
     /// How long systemd waits for the service to stop before killing it, in milliseconds.
     public var stopTimeoutMs: Int
+    /// The account the service runs as (`root` only when written so); nil: the app environment's
+    /// own system user, `HostLayout.serviceUser`, which the engine creates.
+    public var user: String?
+    /// Whether Berth's default systemd sandbox applies (`ServiceSandbox`); `sandbox: false` turns it off.
+    public var sandbox: Bool
+    /// `hardening:` directives that replace (or add to) the defaults, in file order.
+    public var hardening: [UnitDirective]
 
     public init(name: String, command: String, role: String, port: Int? = nil, health: HealthCheck? = nil,
-                proxied: Bool = false, stopTimeoutMs: Int = 10_000) {
+                proxied: Bool = false, stopTimeoutMs: Int = 10_000, user: String? = nil, sandbox: Bool = true,
+                hardening: [UnitDirective] = []) {
         self.name = name
         self.command = command
         self.role = role
@@ -107,6 +115,20 @@ public struct ServiceConfig: Codable, Sendable, Equatable {
         self.health = health
         self.proxied = proxied
         self.stopTimeoutMs = stopTimeoutMs
+        self.user = user
+        self.sandbox = sandbox
+        self.hardening = hardening
+    }
+}
+
+/// One `Name=value` line of a unit's `[Service]` section (`hardening:` in the app file).
+public struct UnitDirective: Codable, Sendable, Equatable {
+    public var name: String
+    public var value: String
+
+    public init(_ name: String, _ value: String) {
+        self.name = name
+        self.value = value
     }
 }
 

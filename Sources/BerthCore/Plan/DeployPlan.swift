@@ -78,15 +78,28 @@ public struct ServicePlan: Codable, Sendable, Equatable {
     public var health: HealthCheck?
     public var proxied: Bool
     public var stopTimeoutMs: Int
+    /// The account to run as; nil: the app environment's own system user (`HostLayout.serviceUser`).
+    public var user: String?
+    /// false: no default sandbox (`sandbox: false`); nil means true, and keeps older plans readable.
+    public var sandbox: Bool?
+    /// Directives that replace or add to the default sandbox; nil: none.
+    public var hardening: [UnitDirective]?
 
-    public init(name: String, command: String, port: Int?, health: HealthCheck?, proxied: Bool, stopTimeoutMs: Int) {
+    public init(name: String, command: String, port: Int?, health: HealthCheck?, proxied: Bool, stopTimeoutMs: Int,
+                user: String? = nil, sandbox: Bool? = nil, hardening: [UnitDirective]? = nil) {
         self.name = name
         self.command = command
         self.port = port
         self.health = health
         self.proxied = proxied
         self.stopTimeoutMs = stopTimeoutMs
+        self.user = user
+        self.sandbox = sandbox
+        self.hardening = hardening
     }
+
+    /// The account the service runs as on a host laid out as `layout`.
+    public func account(in layout: HostLayout) -> String { user ?? layout.serviceUser }
 
     public func port(in slot: Slot) -> Int? { port.map { slot.port(base: $0) } }
 }

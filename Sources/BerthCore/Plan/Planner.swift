@@ -42,7 +42,9 @@ public struct Planner: Sendable {
         app.services.filter { host.roles.contains($0.role) }.map { service in
             ServicePlan(name: service.name, command: service.command,
                         port: service.port.map { $0 + env.portOffset }, health: service.health,
-                        proxied: service.proxied, stopTimeoutMs: service.stopTimeoutMs)
+                        proxied: service.proxied, stopTimeoutMs: service.stopTimeoutMs, user: service.user,
+                        sandbox: service.sandbox ? nil : false,
+                        hardening: service.hardening.isEmpty ? nil : service.hardening)
         }
     }
 

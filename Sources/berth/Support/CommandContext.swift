@@ -113,10 +113,11 @@ struct CommandContext {
 
     /// Short and private: ssh control sockets must fit in 108 bytes and must not be shared between users.
     private static func controlDirectory() throws -> String {
-        let dir = "/tmp/berth-ssh-\(getuid())"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
-        return dir
+        do {
+            return try ControlDirectory.prepare(ControlDirectory.defaultPath())
+        } catch {
+            throw UserError(message: error.description, code: BerthExit.badInput)
+        }
     }
 
     private static func currentRequester() -> Requester {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BerthControl
+import BerthCore
 
 /// Berth's documented exit codes (docs/cli.md). CI scripts rely on them: never renumber.
 enum BerthExit {
@@ -15,6 +16,8 @@ enum BerthExit {
     /// ssh reached a host but trust failed: its host key changed (or is unknown) or it refused
     /// this machine's key. Optional hosts too: this is never "offline".
     static let sshRejected: Int32 = 8
+    /// The ssh user of some host is not root and cannot use sudo without a password.
+    static let notRoot: Int32 = 9
     static let skippedOptional: Int32 = 10
 
     /// The exit code that sums up a fleet's reports: the most serious state wins.
@@ -22,6 +25,7 @@ enum BerthExit {
         if engineStatuses.contains(3) { return lockHeld }
         if engineStatuses.contains(4) { return releaseNotFound }
         if reports.contains(where: { $0.state == .sshRejected }) { return sshRejected }
+        if engineStatuses.contains(EngineInvocation.notRootStatus) { return notRoot }
         if reports.contains(where: { [.failed, .rolledBack, .notStarted].contains($0.state) }) { return hostFailed }
         if reports.contains(where: { $0.state == .unreachable }) { return unreachable }
         if reports.contains(where: { $0.state == .skipped }) { return skippedOptional }
