@@ -1,7 +1,7 @@
 import BerthCore
 import Glibc
 
-/// What `berth-catchup-<app>-<env>.service` runs at boot: asks the release store for this host's
+/// What `berth-catchup.<app>.<env>.service` runs at boot: asks the release store for this host's
 /// desired release and plan, fetches the archive if the host lacks it, and runs the very same
 /// `ReleaseActivation` a deploy runs (lock, health gate, switch, drain, history), as kind
 /// `catch-up`. Everything it does is said in plain sentences on stdout, i.e. the journal.

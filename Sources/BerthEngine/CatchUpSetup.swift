@@ -2,7 +2,7 @@ import BerthCore
 import Glibc
 
 /// Prepares a host to catch up by itself: its own SSH key (for the store's forced command), the
-/// settings the boot-time unit reads, and `berth-catchup-<app>-<env>.service`, enabled for boot.
+/// settings the boot-time unit reads, and `berth-catchup.<app>.<env>.service`, enabled for boot.
 /// Runs at the end of every deploy, rollback and catch-up; a plan without `catchUp` removes them.
 /// Cheap when nothing changed: a key is made once, files are written and systemd reloaded only
 /// when their text differs.

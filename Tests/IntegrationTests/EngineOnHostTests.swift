@@ -60,7 +60,7 @@ extension Integration {
             #expect(try host.page().contains(#""version": "v1""#))
             let missing = try host.run("rollback", host.plan(.rollback, ReleaseRef(id: "nope", label: "nope", createdAt: "")))
             #expect(missing.status == 4, "\(missing)")
-            #expect(missing.events.last?.message == "release 'nope' is not kept on this host; kept releases: \(host.id("v2")) (v2).")
+            #expect(missing.events.last?.message == "release 'nope' is not kept on this host; kept releases: \(ReleaseRef.shortID(host.id("v2"))) (v2).")
 
             let status = try host.query("status")
             let manifest = try #require(status.events.first?.manifest)

@@ -5,7 +5,7 @@ import BerthCore
 struct AppFileSection {
     static let keys = ["app", "release", "hosts", "services", "proxy", "rollout", "notify", "release_store", "environments"]
     static let required = "app, release, hosts, services and environments"
-    /// `<app>-<env>-<service>` prefixes unit names (`...@green.service`); longer is not sane to read.
+    /// `<app>.<env>.<service>` prefixes unit names (`...@green.service`); longer is not sane to read.
     static let maxUnitPrefix = 64
 
     private(set) var name: String?

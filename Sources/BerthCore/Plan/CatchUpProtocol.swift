@@ -2,7 +2,7 @@
 /// release without the machine that ran the deploy.
 ///
 /// ```
-/// berth deploy ──(every host)──> ReleaseActivation ─ installs berth-catchup-<app>-<env>.service,
+/// berth deploy ──(every host)──> ReleaseActivation ─ installs berth-catchup.<app>.<env>.service,
 ///      │                                              a per-host key, catch-up/settings.json
 ///      └──(store host, `publish`)──> <store>/<app>/<env>/desired.json, plans/<host>.json,
 ///                                     archives/<id>.tar.gz, authorized_keys (forced command)
