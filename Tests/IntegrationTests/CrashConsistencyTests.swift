@@ -4,8 +4,8 @@ import Foundation
 import Testing
 
 /// The switch survives crashes on real hosts: the host engine is killed (SIGKILL, through its test
-/// fault hook) at every step boundary in turn, and the host's power is cut at the boundaries around
-/// the switch; after each, the host serves (after a boot too) and the next deploy, under load from
+/// fault hook) at every step boundary in turn, and a host's power is cut at every step boundary in
+/// turn; after each, the host serves (after a boot too) and the next deploy, under load from
 /// new-connection and keep-alive clients, loses no request. Also: a full disk at `record`
 /// (simulated by the hook), a removed and a corrupt manifest, and a long request held open through
 /// the drain of an engine that died.
