@@ -4,17 +4,13 @@ import Foundation
 import Testing
 
 /// The switch survives crashes on real hosts: the host engine is killed (SIGKILL, through its test
-/// fault hook) at every step boundary in turn, and the host's power is cut at the boundaries around
-/// the switch; after each, the host serves (after a boot too) and the next deploy, under load from
+/// fault hook) at every step boundary in turn, and a host's power is cut at every step boundary in
+/// turn; after each, the host serves (after a boot too) and the next deploy, under load from
 /// new-connection and keep-alive clients, loses no request. Also: a full disk at `record`
 /// (simulated by the hook), a removed and a corrupt manifest, and a long request held open through
 /// the drain of an engine that died.
 extension Integration {
     @Suite(.serialized) struct CrashConsistencyTests {
-        /// Boundaries where a power cut is tried: around the switch and the drain, the ones whose
-        /// crash leaves nginx and the records telling different stories (a kill covers them all).
-        static let powerCutBoundaries = ["intent", "switch", "drain", "stop-old"]
-
         @Test func aKilledEngineAtEveryStepBoundaryLosesNoRequestOnTheNextDeploy() throws {
             let testbed = try FleetAccess.ensure(hosts: 1)
             let berth = try BerthCLI.locate()
@@ -120,9 +116,12 @@ extension Integration {
             #expect(try Curl.version(address, host: app.domain) == "3.0.0")
         }
 
-        /// A power cut while the engine is paused at a boundary: the host boots serving, and the
-        /// next deploy under load loses nothing.
-        @Test func aPowerCutAroundTheSwitchBootsServingAndTheNextDeployLosesNoRequest() throws {
+        /// A power cut while the engine is paused at each step boundary in turn: the host boots
+        /// serving (the release of the slot its nginx site routes to, from that slot's running
+        /// units: before the switch the old release, from the switch on the new one), and the next
+        /// deploy, under load, loses no request, repairs the records where they lag, and leaves
+        /// them telling the truth.
+        @Test func aPowerCutAtEveryStepBoundaryBootsServingAndTheNextDeployLosesNoRequest() throws {
             let testbed = try FleetAccess.ensure(hosts: 2)
             let berth = try BerthCLI.locate()
             let app = try Self.app(on: "h2")
@@ -133,8 +132,11 @@ extension Integration {
             try app.setVersion("1.0.0")
             let first = try berth.run(["deploy"], in: app.directory, sshConfig: testbed.sshConfig)
             #expect(first.status == 0, "\(first.combined)")
+            var serving = "1.0.0"
+            var timings: [String] = []
 
-            for boundary in Self.powerCutBoundaries {
+            for boundary in ActivationSteps.names {
+                let watch = Date()
                 try app.setVersion("cut-\(boundary)")
                 try Self.fault("pause:\(boundary)", app: app, on: "h2", testbed)
                 let deploy = try berth.start(["deploy"], in: app.directory, sshConfig: testbed.sshConfig)
@@ -143,12 +145,28 @@ extension Integration {
                 try testbed.crash("h2")
                 deploy.signal(SIGKILL)
                 _ = deploy.wait()
+                let cut = Date()
                 try testbed.boot("h2")
-                let serves = RunningProcess.waitUntil(seconds: 60) {
-                    guard let version = try? Curl.version(address, host: app.domain) else { return false }
-                    return version != ""
+                let booted = try Self.waitForBoot("h2", testbed)
+                #expect(booted, "h2 should finish booting after a power cut after \(boundary)")
+                let up = Date()
+
+                // The host serves: the release of the slot nginx routes to, from that slot's
+                // running units. The switch is where the new release starts to serve.
+                let switched = ActivationSteps.names.firstIndex(of: boundary)! >= ActivationSteps.names.firstIndex(of: "switch")!
+                let expected = switched ? "cut-\(boundary)" : serving
+                let answer = Self.waitForAnswer(address, host: app.domain, seconds: 10)
+                let truth = try Self.hostTruth(app, on: "h2", testbed)
+                #expect(answer?.version == expected, "h2 should serve \(expected) after a power cut after \(boundary): \(String(describing: answer)); \(truth)")
+                if let routed = truth.routed, let answer {
+                    #expect(answer.slot == routed.rawValue, "after a power cut after \(boundary), the answer should come from the \(routed.rawValue) slot nginx routes to: \(answer); \(truth)")
+                    #expect(answer.release == truth.release[routed], "after a power cut after \(boundary), the answer should come from the release of the routed slot's link: \(answer); \(truth)")
+                    #expect(truth.running[routed] == true && truth.enabled[routed] == true,
+                            "after a power cut after \(boundary), the routed \(routed.rawValue) slot should run and be enabled for boot: \(truth)")
+                } else {
+                    Issue.record("after a power cut after \(boundary), h2 should route to a slot and answer: \(String(describing: answer)); \(truth)")
                 }
-                #expect(serves, "h2 should serve after a power cut after \(boundary)")
+                let checked = Date()
 
                 try app.setVersion("after-cut-\(boundary)")
                 let (next, loads) = try Self.underLoad([address], host: app.domain) {
@@ -157,7 +175,23 @@ extension Integration {
                 #expect(next.status == 0, "deploy after a power cut after \(boundary): \(next.combined)")
                 for load in loads { #expect(load.failed == 0, "power cut after \(boundary): \(load)\n\(next.stdout)") }
                 #expect(try Curl.version(address, host: app.domain) == "after-cut-\(boundary)")
+                // The deploy lock the engine held when the power went is a stale record now.
+                #expect(next.stdout.contains("took over a stale lock"), "after a power cut after \(boundary): \(next.stdout)")
+                // From the intent to the drain's end the records lag behind the host; before the
+                // intent and after the record they tell the truth and nothing needs repair.
+                let lagging = ["intent", "switch", "drain", "stop-old"].contains(boundary)
+                #expect(next.stdout.contains("repaired this host's records") == lagging,
+                        "after a power cut after \(boundary), a repair is \(lagging ? "" : "not ")expected: \(next.stdout)")
+                let after = try Self.hostTruth(app, on: "h2", testbed)
+                #expect(after.routed != nil && after.manifestSlot == after.routed && !after.intentLeft
+                        && after.enabled[after.routed!] == true && after.enabled[after.routed!.other] == false
+                        && after.running[after.routed!.other] == false,
+                        "after the deploy that followed a power cut after \(boundary), the records should tell the truth: \(after)")
+                serving = "after-cut-\(boundary)"
+                timings.append(String(format: "%@ %.1f+%.1f+%.1f+%.1f s", boundary, cut.timeIntervalSince(watch), up.timeIntervalSince(cut),
+                                      checked.timeIntervalSince(up), Date().timeIntervalSince(checked)))
             }
+            print("power cut cycles (pause + boot + check + deploy): \(timings.joined(separator: ", "))")
         }
 
         // MARK: Helpers
@@ -176,6 +210,74 @@ extension Integration {
             let paths = [layout.appDir, layout.nginxSiteFile] + services.map { layout.templateUnitFile(service: $0) }
                 + units.map { "\(layout.systemdDir)/multi-user.target.wants/\($0)" }
             _ = try? testbed.run(on: host, "systemctl stop \(units.joined(separator: " ")); rm -rf \(paths.joined(separator: " ")); rmdir \((layout.appDir as NSString).deletingLastPathComponent) 2>/dev/null; systemctl reset-failed \(units.joined(separator: " ")) 2>/dev/null; systemctl daemon-reload; systemctl reload nginx")
+        }
+
+        /// Waits until `host`'s systemd has finished starting up (`running`, or `degraded` when
+        /// some unit failed: leftovers of other tests may; the caller checks its own units).
+        static func waitForBoot(_ host: String, _ testbed: Testbed) throws -> Bool {
+            let state = try testbed.run(on: host, "systemctl is-system-running --wait", timeout: 60)
+            return ["running", "degraded"].contains(state.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+
+        /// What the app answers at `/`: its version, slot and release id.
+        struct Answer: CustomStringConvertible {
+            var version: String?
+            var slot: String?
+            var release: String?
+            var description: String { "version \(version ?? "-"), slot \(slot ?? "-"), release \(release?.prefix(12) ?? "-")" }
+        }
+
+        /// The first answer of `host` at `address` within `seconds` (units are active before the
+        /// app listens; nginx may answer 502 for that moment).
+        static func waitForAnswer(_ address: String, host: String, seconds: Double) -> Answer? {
+            var answer: Answer?
+            _ = RunningProcess.waitUntil(seconds: seconds) {
+                guard let output = try? RunningProcess.start(["curl", "-s", "--max-time", "5", "-H", "Host: \(host)", "http://\(address)/"]).wait(),
+                      let json = try? JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any],
+                      let version = json["version"] as? String else { return false }
+                answer = Answer(version: version, slot: json["slot"] as? String, release: json["release"] as? String)
+                return true
+            }
+            return answer
+        }
+
+        /// What `host` itself says about `app`: the slot its nginx site routes to, each slot's
+        /// release (its link), whether its units run and are enabled for boot, the manifest's
+        /// slot and whether an intent record is left.
+        struct HostTruth: CustomStringConvertible {
+            var routed: Slot?
+            var release: [Slot: String] = [:]
+            var running: [Slot: Bool] = [:]
+            var enabled: [Slot: Bool] = [:]
+            var manifestSlot: Slot?
+            var intentLeft = false
+            var description: String {
+                let slots = Slot.allCases.map { slot in
+                    "\(slot.rawValue): release \(release[slot]?.prefix(12) ?? "-"), \(running[slot] == true ? "running" : "not running"), \(enabled[slot] == true ? "enabled" : "not enabled")"
+                }
+                return "nginx routes to \(routed?.rawValue ?? "no slot"); \(slots.joined(separator: "; ")); manifest names \(manifestSlot?.rawValue ?? "no slot")\(intentLeft ? "; an intent is left" : "")"
+            }
+        }
+
+        static func hostTruth(_ app: AppWorkspace, on host: String, _ testbed: Testbed) throws -> HostTruth {
+            let layout = HostLayout(app: app.appName, env: "production")
+            let services = ["web", "worker"]
+            var truth = HostTruth()
+            let site = try testbed.run(on: host, "cat \(layout.nginxSiteFile)")
+            truth.routed = site.status == 0 ? NginxSite.routedSlot(in: site.stdout) : nil
+            for slot in Slot.allCases {
+                let link = try testbed.run(on: host, "readlink \(layout.slotLink(slot))")
+                truth.release[slot] = link.status == 0 ? (link.stdout.trimmingCharacters(in: .whitespacesAndNewlines) as NSString).lastPathComponent : nil
+                let units = services.map { layout.unitName(service: $0, slot: slot) }
+                truth.running[slot] = try testbed.run(on: host, "systemctl is-active --quiet \(units.joined(separator: " "))").status == 0
+                let links = units.map { "test -L \(layout.systemdDir)/multi-user.target.wants/\($0)" }.joined(separator: " && ")
+                truth.enabled[slot] = try testbed.run(on: host, links).status == 0
+            }
+            let manifest = try testbed.run(on: host, "cat \(layout.manifestFile)")
+            let json = try? JSONSerialization.jsonObject(with: Data(manifest.stdout.utf8)) as? [String: Any]
+            truth.manifestSlot = (json?["activeSlot"] as? String).flatMap(Slot.init(rawValue:))
+            truth.intentLeft = try testbed.run(on: host, "test -e \(layout.intentFile)").status == 0
+            return truth
         }
 
         /// Arms the engine's test fault hook for the next activation of `app` on `host`.
