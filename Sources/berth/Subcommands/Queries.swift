@@ -105,7 +105,7 @@ struct Status: AsyncParsableCommand {
             var rows = [["HOST", "REACHABLE", "RELEASE", "LABEL", "DESIRED", "DRIFT", "SLOT", "HEALTHY", "LOCK"]]
             for status in statuses {
                 let drift = status.drift.map { $0 ? "yes" : "no" } ?? (status.desired == nil ? "-" : "unknown")
-                rows.append([status.host, status.reachable ? "yes" : "no", status.release?.id ?? "-",
+                rows.append([status.host, status.reachable ? "yes" : "no", status.release.map { ReleaseRef.shortID($0.id) } ?? "-",
                              status.release?.label ?? "-", status.desired?.label ?? "-", drift, status.slot?.rawValue ?? "-",
                              status.healthy.map { $0 ? "yes" : "no" } ?? "-", status.lock?.state.rawValue ?? "-"])
             }
@@ -154,7 +154,7 @@ struct History: AsyncParsableCommand {
                 var rows = [["WHEN", "KIND", "RELEASE", "LABEL", "RESULT", "BY", "TIME"]]
                 for entry in history.entries ?? [] {
                     let ms = entry.steps.reduce(0) { $0 + $1.ms }
-                    rows.append([entry.finishedAt, entry.kind.rawValue, entry.release?.id ?? "-", entry.release?.label ?? "-",
+                    rows.append([entry.finishedAt, entry.kind.rawValue, entry.release.map { ReleaseRef.shortID($0.id) } ?? "-", entry.release?.label ?? "-",
                                  entry.result.rawValue, "\(entry.requestedBy.user)@\(entry.requestedBy.machine)", "\(ms) ms"])
                 }
                 for row in table(rows) { Printer.shared.line("  " + row) }
