@@ -48,17 +48,19 @@ public struct DeployKey: Sendable {
         return DeployKey(privateKeyFile: path, publicKey: String(line))
     }
 
-    /// The armored signature of `text` (namespace `berth-plan`).
-    public func sign(_ text: String) async throws -> String {
+    /// The armored signature of `text` for `namespace` (`berth-plan` for a host's plan,
+    /// `berth-desired` for the desired state).
+    public func sign(_ text: String, namespace: String = PlanSigning.namespace) async throws -> String {
         let dir = NSTemporaryDirectory() + "berth-sign-\(getpid())-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let file = "\(dir)/plan.json"
         try Data(text.utf8).write(to: URL(fileURLWithPath: file))
-        let signed = try await ProcessRunner.run(PlanSigning.sign(keyFile: privateKeyFile, file: file))
+        let signed = try await ProcessRunner.run(PlanSigning.sign(keyFile: privateKeyFile, file: file, namespace: namespace))
         guard signed.succeeded, let signature = try? String(contentsOfFile: file + ".sig", encoding: .utf8) else {
-            throw ControlError.toolFailed(tool: "ssh-keygen", reason: "could not sign a plan with \(privateKeyFile): \(signed.stderr)")
+            let what = namespace == PlanSigning.desiredNamespace ? "the desired state" : "a plan"
+            throw ControlError.toolFailed(tool: "ssh-keygen", reason: "could not sign \(what) with \(privateKeyFile): \(signed.stderr)")
         }
         return signature
     }

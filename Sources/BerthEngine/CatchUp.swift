@@ -57,13 +57,18 @@ public struct CatchUp {
             return await give(up: "the release store at \(storeName) refused this host (\(reason)); this host stays on \(describe(current)). Deploy once while this host is up: that authorizes its key and pins the store's host key again.",
                               state: "failed", current: current, status: EngineExit.internalFailure)
         }
-        guard let desired = answer.desired, var plan = answer.plan else {
+        guard var desired = answer.desired, var plan = answer.plan else {
             log.say("the release store has no desired release for \(settings.host) yet; nothing to do.")
             return EngineExit.ok
         }
         if source.signer != nil {
             switch await PlanVerification(settings: settings).check(answer) {
-            case let .trusted(signed): plan = signed
+            case let .trusted(signedPlan, signedDesired):
+                plan = signedPlan
+                desired = signedDesired
+            case let .refusedDesired(reason):
+                return await give(up: "the release store at \(storeName) served a desired.json that is not signed by the deploying controller (\(reason)); this host stays on \(describe(current)), its last good release. The store's files were changed by someone else than berth: check the store host, then deploy again.",
+                                  state: "failed", current: current, status: EngineExit.badInput)
             case let .stale(issued, newest):
                 log.say("the release store's plan for this host was made at \(issued), before the newest plan this host ran (\(newest): a deploy that did not publish, or an old plan served again); this host stays on \(describe(current)).")
                 return EngineExit.ok

@@ -58,13 +58,20 @@ public struct CatchUpStore {
     }
 
     private func publishLocked(_ request: PublishRequest, archive: ReleaseStore.Source, events: any EventSink) async throws(EngineError) {
-        var request = request
         let id = request.release.id
         let previous = try? desired()
-        // A rollback names a release by id only; the store knows its label and date.
-        if request.release.createdAt.isEmpty, let known = previous?.kept.first(where: { $0.id == id }) {
-            request.release = known
+        let state: DesiredState
+        if let signedDesired = request.signedDesired {
+            // The controller wrote (and signed) the desired state: the store keeps it as it is.
+            state = try Self.check(signedDesired, of: request)
+        } else {
+            // A rollback names a release by id only; the store knows its label and date.
+            state = DesiredState.next(after: previous, app: request.app, env: request.env, release: request.release,
+                                      hosts: request.plans.map(\.host), keep: request.keep, publishedAt: Timestamp.now(),
+                                      requestedBy: request.requestedBy, isKept: { Files.kind(layout.archive($0)) == .file })
         }
+        var request = request
+        request.release = state.release
         do throws(SystemCallError) {
             try Files.makeDirectories(layout.envDir, mode: 0o700)
             guard chmod(layout.envDir, 0o700) == 0 else { throw SystemCallError("set the mode of", layout.envDir) }
@@ -77,11 +84,7 @@ public struct CatchUpStore {
         events.emit(EngineEvent(event: .releaseNeeded, present: present))
         if !present { try await receiveArchive(request.release, from: archive) }
 
-        var kept = [request.release] + (previous?.kept ?? []).filter { $0.id != id && Files.kind(layout.archive($0.id)) == .file }
-        kept = Array(kept.prefix(max(1, request.keep)))
-        let state = DesiredState(app: request.app, env: request.env, release: request.release,
-                                 hosts: request.plans.map(\.host), publishedAt: Timestamp.now(),
-                                 requestedBy: request.requestedBy, kept: kept)
+        let kept = state.kept
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         let name = "\(now.tv_sec)-\(now.tv_nsec)-\(getpid())"
@@ -102,8 +105,13 @@ public struct CatchUpStore {
                     try Files.writeAtomically(StoreLayout.planFile(in: incoming, host: plan.host), json + "\n", mode: 0o600, durable: true)
                 }
             }
-            try Files.writeAtomically(StoreLayout.desiredFile(in: incoming), ((try? EngineJSON.encodeLine(state)) ?? "{}") + "\n",
-                                      mode: 0o644, durable: true)
+            if let signedDesired = request.signedDesired {
+                try Files.writeAtomically(StoreLayout.desiredFile(in: incoming), signedDesired.text, mode: 0o644, durable: true)
+                try Files.writeAtomically(StoreLayout.desiredSignatureFile(in: incoming), signedDesired.signature, mode: 0o644, durable: true)
+            } else {
+                try Files.writeAtomically(StoreLayout.desiredFile(in: incoming), ((try? EngineJSON.encodeLine(state)) ?? "{}") + "\n",
+                                          mode: 0o644, durable: true)
+            }
             try Self.sync(StoreLayout.plansDir(in: incoming))
             try Self.sync(incoming)
             guard rename(incoming, stateDir) == 0 else { throw SystemCallError("move the new state to", stateDir) }
@@ -131,6 +139,20 @@ public struct CatchUpStore {
             events.emit(EngineEvent(event: .warning, message: "hosts may not catch up from this store: \(error)."))
         }
         events.emit(EngineEvent(event: .desired, desired: state))
+    }
+
+    /// The desired state the controller signed, if it is the one `request` publishes (this app,
+    /// environment, release and hosts, the release kept). The store does not check the signature:
+    /// the hosts do, and the store is what they do not trust.
+    static func check(_ signed: SignedDesired, of request: PublishRequest) throws(EngineError) -> DesiredState {
+        guard let state = try? EngineJSON.decode(DesiredState.self, from: Array(signed.text.utf8)) else {
+            throw .badInput("the signed desired state of this publish is not a desired state; deploy again with this version of berth.")
+        }
+        guard state.app == request.app, state.env == request.env, state.release.id == request.release.id,
+              state.hosts == request.plans.map(\.host), state.kept.first?.id == state.release.id else {
+            throw .badInput("the signed desired state names \(state.app) (\(state.env)) release \(state.release.id) on \(state.hosts.joined(separator: ", ")), not what this publish sends; deploy again with this version of berth.")
+        }
+        return state
     }
 
     /// `fsync` of a directory, so the names just made in it survive a power cut.
@@ -228,6 +250,10 @@ public struct CatchUpStore {
             let current = currentState()
             let state = try desired(in: current)
             var answer = CatchUpAnswer(desired: state, plan: nil)
+            if let current, let signature = try? Files.readString(StoreLayout.desiredSignatureFile(in: current)),
+               let text = try? Files.readString(StoreLayout.desiredFile(in: current)) {
+                answer.signedDesired = SignedDesired(text: text, signature: signature)
+            }
             if state?.hosts.contains(host) == true {
                 let planFile = current.map { StoreLayout.planFile(in: $0, host: host) } ?? "\(layout.envDir)/plans/\(host).json"
                 do {

@@ -4,14 +4,18 @@ import Glibc
 /// A catch-up's check of what the release store served, when the deploying controller signs
 /// plans (`CatchUpSource.signer`): the plan's text must carry a good `ssh-keygen -Y` signature
 /// by the key that a deploy installed in `catch-up/allowed_signers`, be this host's plan of this
-/// app and environment, and name the release `desired.json` names. The plan that runs is the one
-/// decoded from the signed text, never the store's own copy.
+/// app and environment, and name the release `desired.json` names; `desired.json` must carry a
+/// good signature too (namespace `berth-desired`), checked first. The plan that runs and the
+/// desired state it follows are the ones decoded from the signed texts, never the store's copies.
 struct PlanVerification {
     let settings: CatchUpSettings
 
     enum Verdict: Equatable {
-        case trusted(DeployPlan)
+        /// The signed plan and the signed desired state, both decoded from the text the controller signed.
+        case trusted(DeployPlan, DesiredState)
         case refused(String)
+        /// `desired.json` is not as the controller signed it (or is for another app, environment or host).
+        case refusedDesired(String)
         /// A good signature, but older than the newest plan this host ran (a deploy with `--host`,
         /// one that did not publish, or an old plan served again): nothing to do.
         case stale(issued: String, newest: String)
@@ -21,25 +25,61 @@ struct PlanVerification {
     /// When the newest plan this host ran was made (written by every deploy, rollback and catch-up).
     static func issuedAtFile(_ layout: HostLayout) -> String { "\(layout.catchUpDir)/issued-at" }
 
-    func check(_ answer: CatchUpAnswer) async -> Verdict {
-        guard let text = answer.signedPlan, let signature = answer.signature else {
-            return .refused("it came without a signature")
-        }
+    /// Why `signature` is not a good signature of `text` for `namespace` by the key in
+    /// `allowed_signers`, or nil when it is.
+    func problem(text: String, signature: String, namespace: String, name: String) async -> String? {
         let layout = settings.layout
         let allowed = Self.allowedSignersFile(layout)
-        guard Files.kind(allowed) == .file else { return .refused("\(allowed) is missing; a deploy writes it") }
-        let signatureFile = "\(layout.catchUpDir)/plan.json.sig"
+        guard Files.kind(allowed) == .file else { return "\(allowed) is missing; a deploy writes it" }
+        let signatureFile = "\(layout.catchUpDir)/\(name).sig"
         do {
             try Files.writeAtomically(signatureFile, signature, mode: 0o600)
         } catch {
-            return .refused("\(error)")
+            return "\(error)"
         }
         defer { try? Files.remove(signatureFile) }
-        let verified = await Commands.run(PlanSigning.verify(allowedSigners: allowed, signatureFile: signatureFile),
+        let verified = await Commands.run(PlanSigning.verify(allowedSigners: allowed, signatureFile: signatureFile, namespace: namespace),
                                           feeding: Array(text.utf8))
         guard verified.succeeded else {
-            return .refused("ssh-keygen: \(verified.complaint.isEmpty ? "exit \(verified.status)" : verified.complaint)")
+            return "ssh-keygen: \(verified.complaint.isEmpty ? "exit \(verified.status)" : verified.complaint)"
         }
+        return nil
+    }
+
+    /// The desired state the controller signed: checked before any of its fields is used.
+    func checkDesired(_ answer: CatchUpAnswer) async -> Result<DesiredState, Refusal> {
+        guard let signed = answer.signedDesired else { return .failure(Refusal("it came without a signature")) }
+        if let problem = await problem(text: signed.text, signature: signed.signature, namespace: PlanSigning.desiredNamespace,
+                                       name: "desired.json") {
+            return .failure(Refusal(problem))
+        }
+        guard let desired = try? EngineJSON.decode(DesiredState.self, from: Array(signed.text.utf8)) else {
+            return .failure(Refusal("the signed text is not a desired state"))
+        }
+        guard desired.app == settings.app, desired.env == settings.env else {
+            return .failure(Refusal("the signed desired state is for \(desired.app) (\(desired.env)), not for this host's"))
+        }
+        return .success(desired)
+    }
+
+    struct Refusal: Error, Equatable {
+        let reason: String
+        init(_ reason: String) { self.reason = reason }
+    }
+
+    func check(_ answer: CatchUpAnswer) async -> Verdict {
+        let desired: DesiredState
+        switch await checkDesired(answer) {
+        case let .success(checked): desired = checked
+        case let .failure(refusal): return .refusedDesired(refusal.reason)
+        }
+        guard let text = answer.signedPlan, let signature = answer.signature else {
+            return .refused("it came without a signature")
+        }
+        if let problem = await problem(text: text, signature: signature, namespace: PlanSigning.namespace, name: "plan.json") {
+            return .refused(problem)
+        }
+        let layout = settings.layout
         guard let plan = try? EngineJSON.decode(DeployPlan.self, from: Array(text.utf8)) else {
             return .refused("the signed text is not a deploy plan")
         }
@@ -51,10 +91,10 @@ struct PlanVerification {
             guard let issued = plan.catchUp?.issuedAt else { return .refused("the signed plan has no date") }
             if Self.isOlder(issued, than: newest) { return .stale(issued: issued, newest: newest) }
         }
-        guard let release = plan.release, release.id == answer.desired?.release.id else {
-            return .refused("desired.json names release \(answer.desired?.release.id ?? "none") but the signed plan names \(plan.release?.id ?? "none")")
+        guard let release = plan.release, release.id == desired.release.id else {
+            return .refused("desired.json names release \(desired.release.id) but the signed plan names \(plan.release?.id ?? "none")")
         }
-        return .trusted(plan)
+        return .trusted(plan, desired)
     }
 }
 

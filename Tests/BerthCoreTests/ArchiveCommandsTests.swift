@@ -60,8 +60,12 @@ import Testing
         #expect(PlanSigning.sign(keyFile: "/k", file: "/p.json").joined(separator: " ") == "ssh-keygen -q -Y sign -f /k -n berth-plan /p.json")
         #expect(PlanSigning.verify(allowedSigners: "/a", signatureFile: "/s").joined(separator: " ")
             == "ssh-keygen -Y verify -f /a -I berth-deploy -n berth-plan -s /s")
+        #expect(PlanSigning.sign(keyFile: "/k", file: "/d.json", namespace: PlanSigning.desiredNamespace).joined(separator: " ")
+            == "ssh-keygen -q -Y sign -f /k -n berth-desired /d.json")
+        #expect(PlanSigning.verify(allowedSigners: "/a", signatureFile: "/s", namespace: PlanSigning.desiredNamespace).joined(separator: " ")
+            == "ssh-keygen -Y verify -f /a -I berth-deploy -n berth-desired -s /s")
         #expect(PlanSigning.allowedSigners(publicKey: "ssh-ed25519 AAAAk berth-deploy@laptop")
-            == "berth-deploy namespaces=\"berth-plan\" ssh-ed25519 AAAAk\n")
+            == "berth-deploy namespaces=\"berth-plan,berth-desired\" ssh-ed25519 AAAAk\n")
         #expect(PlanSigning.makeKey(file: "/k", comment: "berth-deploy@x").joined(separator: " ")
             == "ssh-keygen -q -t ed25519 -N  -C berth-deploy@x -f /k")
     }

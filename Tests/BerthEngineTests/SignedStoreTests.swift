@@ -22,10 +22,10 @@ import Testing
         publicKey = try String(contentsOfFile: keyFile + ".pub", encoding: .utf8).trimmingCharacters(in: .newlines)
     }
 
-    func sign(_ text: String) throws -> String {
+    func sign(_ text: String, namespace: String = PlanSigning.namespace) throws -> String {
         let file = "\(dir.path)/to-sign-\(UUID().uuidString).json"
         try text.write(toFile: file, atomically: true, encoding: .utf8)
-        let result = try runProgram(PlanSigning.sign(keyFile: keyFile, file: file))
+        let result = try runProgram(PlanSigning.sign(keyFile: keyFile, file: file, namespace: namespace))
         guard result.status == 0 else { throw POSIXFailure("ssh-keygen -Y sign: \(result.stderr)") }
         return try String(contentsOfFile: file + ".sig", encoding: .utf8)
     }
@@ -44,6 +44,11 @@ import Testing
             let text = String(decoding: try JSONEncoder().encode(plan), as: UTF8.self) + "\n"
             return SignedPlan(host: plan.host, plan: text, signature: try sign(text))
         }
+        // The desired state, made from the store's current one as the controller makes it.
+        let desired = DesiredState.next(after: try store.desired(), app: "hello", env: "production", release: release, hosts: hosts,
+                                        keep: request.keep, publishedAt: issuedAt, requestedBy: Samples.requester)
+        let text = String(decoding: try JSONEncoder().encode(desired), as: UTF8.self) + "\n"
+        request.signedDesired = SignedDesired(text: text, signature: try sign(text, namespace: PlanSigning.desiredNamespace))
         return request
     }
 
@@ -61,8 +66,20 @@ import Testing
     func answer() throws -> CatchUpAnswer {
         let state = try #require(store.currentState())
         let text = try String(contentsOfFile: StoreLayout.planFile(in: state, host: "h1"), encoding: .utf8)
-        return CatchUpAnswer(desired: try store.desired(), plan: try EngineJSON.decode(DeployPlan.self, from: Array(text.utf8)),
-                             signedPlan: text, signature: try String(contentsOfFile: StoreLayout.signatureFile(in: state, host: "h1"), encoding: .utf8))
+        var answer = CatchUpAnswer(desired: try store.desired(), plan: try EngineJSON.decode(DeployPlan.self, from: Array(text.utf8)),
+                                   signedPlan: text, signature: try String(contentsOfFile: StoreLayout.signatureFile(in: state, host: "h1"), encoding: .utf8))
+        answer.signedDesired = SignedDesired(text: try String(contentsOfFile: StoreLayout.desiredFile(in: state), encoding: .utf8),
+                                             signature: try String(contentsOfFile: StoreLayout.desiredSignatureFile(in: state), encoding: .utf8))
+        return answer
+    }
+
+    /// Rewrites the published desired.json through `change`, as someone with root on the store host could.
+    func editDesired(_ change: (inout [String: Any]) -> Void) throws {
+        let file = StoreLayout.desiredFile(in: try #require(store.currentState()))
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? [String: Any])
+        change(&object)
+        try (String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self) + "\n")
+            .write(toFile: file, atomically: true, encoding: .utf8)
     }
 
     @Test func aSignedPlanIsKeptAsSignedAndTrusted() async throws {
@@ -72,7 +89,9 @@ import Testing
         try await store.publish(request, archive: .file(try host.archive("1.0.0")), events: CollectingSink())
         let answer = try answer()
         #expect(answer.signedPlan == request.signed?.first?.plan)
-        #expect(await try verifier().check(answer) == .trusted(request.plans[0]))
+        #expect(answer.signedDesired == request.signedDesired, "desired.json is the text the controller signed, and its signature is beside it")
+        let desired = try EngineJSON.decode(DesiredState.self, from: Array(try #require(request.signedDesired).text.utf8))
+        #expect(await try verifier().check(answer) == .trusted(request.plans[0], desired))
     }
 
     @Test func aPlanChangedOnTheStoreIsRefused() async throws {
@@ -108,15 +127,79 @@ import Testing
         try await store.publish(try request(v1), archive: .file(try host.archive("1.0.0")), events: CollectingSink())
         try await store.publish(try request(v2), archive: .file(try host.archive("2.0.0")), events: CollectingSink())
         // desired.json is pointed back at the older release the store still keeps.
-        let state = try #require(store.currentState())
-        let file = StoreLayout.desiredFile(in: state)
-        let text = try String(contentsOfFile: file, encoding: .utf8)
-        try text.replacingOccurrences(of: #""release":{"archiveBytes":1234,"createdAt":"2025-01-02T03:04:05Z","id":"\#(v2.id)""#,
-                                      with: #""release":{"archiveBytes":1234,"createdAt":"2025-01-02T03:04:05Z","id":"\#(v1.id)""#)
-            .write(toFile: file, atomically: true, encoding: .utf8)
+        try editDesired { $0["release"] = (($0["kept"] as? [Any]) ?? []).last }
         #expect(try store.desired()?.release.id == v1.id, "the test changed desired.json")
-        #expect(await try verifier().check(try answer())
-            == .refused("desired.json names release \(v1.id) but the signed plan names \(v2.id)"))
+        guard case let .refusedDesired(reason) = await try verifier().check(try answer()) else {
+            Issue.record("a changed desired release was trusted")
+            return
+        }
+        #expect(reason.hasPrefix("ssh-keygen: "), "\(reason)")
+
+        // Signed, but for another release than the signed plan: still refused.
+        var mixed = try answer()
+        let older = DesiredState.next(after: nil, app: "hello", env: "production", release: v1, hosts: ["h1", "h2"], keep: 2,
+                                      publishedAt: "2026-12-01T10:00:00.000Z", requestedBy: Samples.requester)
+        let olderText = String(decoding: try JSONEncoder().encode(older), as: UTF8.self) + "\n"
+        mixed.signedDesired = SignedDesired(text: olderText, signature: try sign(olderText, namespace: PlanSigning.desiredNamespace))
+        #expect(await try verifier().check(mixed) == .refused("desired.json names release \(v1.id) but the signed plan names \(v2.id)"))
+    }
+
+    /// Any field of desired.json is the controller's: a changed `kept` or `publishedAt` is refused
+    /// as surely as a changed release, and so is a desired state without its signature, or one
+    /// signed as a plan.
+    @Test func anyFieldOfDesiredJSONChangedOnTheStoreIsRefused() async throws {
+        defer { dir.remove() }
+        let v1 = host.release("1.0.0"), v2 = host.release("2.0.0")
+        try await store.publish(try request(v1), archive: .file(try host.archive("1.0.0")), events: CollectingSink())
+        try await store.publish(try request(v2), archive: .file(try host.archive("2.0.0")), events: CollectingSink())
+        guard case .trusted = await try verifier().check(try answer()) else {
+            Issue.record("the desired state as the controller signed it must be trusted")
+            return
+        }
+        let signed = try answer().signedDesired
+        let edits: [(String, (inout [String: Any]) -> Void)] = [
+            ("kept", { $0["kept"] = Array((($0["kept"] as? [Any]) ?? []).prefix(1)) }),
+            ("publishedAt", { $0["publishedAt"] = "2030-01-01T00:00:00.000Z" }),
+            ("hosts", { $0["hosts"] = ["h1"] }),
+            ("requestedBy", { $0["requestedBy"] = ["user": "mallory", "machine": "store", "pid": 1, "command": "vi"] }),
+        ]
+        for (field, edit) in edits {
+            try editDesired(edit)
+            let answer = try answer()
+            #expect(answer.signedDesired?.text != signed?.text, "the test changed \(field)")
+            guard case let .refusedDesired(reason) = await try verifier().check(answer) else {
+                Issue.record("desired.json with a changed \(field) was trusted")
+                continue
+            }
+            #expect(reason.hasPrefix("ssh-keygen: "), "\(field): \(reason)")
+            try #require(signed).text.write(toFile: StoreLayout.desiredFile(in: try #require(store.currentState())), atomically: true, encoding: .utf8)
+        }
+
+        var unsigned = try answer()
+        unsigned.signedDesired = nil
+        #expect(await try verifier().check(unsigned) == .refusedDesired("it came without a signature"))
+
+        // A signature made for plans does not stand for a desired state.
+        var asPlan = try answer()
+        let text = try #require(asPlan.signedDesired).text
+        asPlan.signedDesired = SignedDesired(text: text, signature: try sign(text, namespace: PlanSigning.namespace))
+        guard case let .refusedDesired(reason) = await try verifier().check(asPlan) else {
+            Issue.record("a desired state signed in the plans' namespace was trusted")
+            return
+        }
+        #expect(reason.hasPrefix("ssh-keygen: "), "\(reason)")
+    }
+
+    /// The store keeps the controller's desired state only for the publish it came with.
+    @Test func aStoreRefusesASignedDesiredStateOfAnotherPublish() async throws {
+        defer { dir.remove() }
+        let v1 = host.release("1.0.0"), v2 = host.release("2.0.0")
+        var request = try request(v2)
+        request.signedDesired = try self.request(v1).signedDesired
+        await #expect(throws: EngineError.self) {
+            try await store.publish(request, archive: .file(try host.archive("2.0.0")), events: CollectingSink())
+        }
+        #expect(try store.desired() == nil)
     }
 
     /// An old signed plan served again (or a store behind a deploy that did not publish) changes nothing.

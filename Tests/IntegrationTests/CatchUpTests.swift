@@ -96,13 +96,23 @@ extension Integration {
             #expect(served == "2.0.0", "h3 should serve 2.0.0 within \(Self.catchUpLimitSeconds) s of its boot; it serves \(served ?? "nothing")")
             print("catch-up: h3 served the new release \(String(format: "%.1f", seconds)) s after its boot")
 
-            // The same activation as a deploy, recorded as a catch-up; status shows no drift.
-            let history = try fixture.berth.run(["history", "--json", "--host", "h3", "--limit", "1"],
-                                                in: fixture.app.directory, sshConfig: fixture.testbed.sshConfig)
-            let entries = ((try? JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as? [[String: Any]])?.first?["entries"]
-                as? [[String: Any]]) ?? []
-            #expect(entries.first?["kind"] as? String == "catch-up", "\(history.stdout)")
-            #expect(entries.first?["result"] as? String == "deployed", "\(history.stdout)")
+            // The same activation as a deploy, recorded as a catch-up; status shows no drift. The
+            // engine records it after the drain and the stop of the old slot, a while after the
+            // new release first serves: wait for the entry rather than read the history once.
+            var historyText = ""
+            var entries: [[String: Any]] = []
+            _ = RunningProcess.waitUntil(seconds: 20) {
+                let history = try? fixture.berth.run(["history", "--json", "--host", "h3", "--limit", "1"],
+                                                     in: fixture.app.directory, sshConfig: fixture.testbed.sshConfig)
+                historyText = history?.combined ?? historyText
+                entries = ((try? JSONSerialization.jsonObject(with: Data((history?.stdout ?? "").utf8)) as? [[String: Any]])?.first?["entries"]
+                    as? [[String: Any]]) ?? []
+                if entries.first?["kind"] as? String == "catch-up" { return true }
+                usleep(500_000)
+                return false
+            }
+            #expect(entries.first?["kind"] as? String == "catch-up", "\(historyText)")
+            #expect(entries.first?["result"] as? String == "deployed", "\(historyText)")
             let steps = (entries.first?["steps"] as? [[String: Any]] ?? []).compactMap { $0["step"] as? String }
             #expect(steps.contains("health") && steps.contains("switch"), "health-gated like a deploy: \(steps)")
             let after = try fixture.status()

@@ -163,7 +163,8 @@ extension Integration.CatchUpTests {
         #expect(old.status == 0, "\(old.combined)")
         let changedDesired = try bootAndRead()
         #expect(changedDesired.result == "exit-code failed", "\(changedDesired.journal)")
-        #expect(changedDesired.journal.contains("desired.json names release") && changedDesired.journal.contains("but the signed plan names"), "\(changedDesired.journal)")
+        #expect(changedDesired.journal.contains("served a desired.json that is not signed by the deploying controller (ssh-keygen:"), "\(changedDesired.journal)")
+        #expect(changedDesired.journal.contains("this host stays on release") && changedDesired.journal.contains("(1.0.0), its last good release"), "\(changedDesired.journal)")
         #expect(try fixture.served(on: "h3") == "1.0.0")
 
         // 3. As the controller published it: the host catches up.

@@ -111,6 +111,9 @@ public struct PublishRequest: Codable, Sendable, Equatable {
     public var signed: [SignedPlan]?
     /// Addresses the hosts' catch-up keys may connect from (`from=` in `authorized_keys`), by host.
     public var fromAddresses: [String: [String]]?
+    /// The desired state as the controller signed it (namespace `berth-desired`): the store
+    /// writes this text as `desired.json`, unchanged, and the signature beside it.
+    public var signedDesired: SignedDesired?
 
     public init(app: String, env: String, path: String, release: ReleaseRef, plans: [DeployPlan], keys: [HostKey],
                 keep: Int, requestedBy: Requester, root: String = HostLayout.defaultRoot) {
@@ -137,6 +140,35 @@ public struct SignedPlan: Codable, Sendable, Equatable {
         self.host = host
         self.plan = plan
         self.signature = signature
+    }
+}
+
+/// The desired state of one environment, signed by the deploying controller: `text` is the exact
+/// JSON of a `DesiredState` (what `desired.json` holds), `signature` the armored
+/// `ssh-keygen -Y sign -n berth-desired` output over it.
+public struct SignedDesired: Codable, Sendable, Equatable {
+    public var text: String
+    public var signature: String
+
+    public init(text: String, signature: String) {
+        self.text = text
+        self.signature = signature
+    }
+}
+
+extension DesiredState {
+    /// The desired state a publish of `release` makes, given the store's `previous` one: the
+    /// release first in `kept`, then the previously kept ones, `keep` in all. A rollback names a
+    /// release by id only (no `createdAt`): its label and date come from `previous`.
+    public static func next(after previous: DesiredState?, app: String, env: String, release: ReleaseRef, hosts: [String],
+                            keep: Int, publishedAt: String, requestedBy: Requester,
+                            isKept: (String) -> Bool = { _ in true }) -> DesiredState {
+        var release = release
+        if release.createdAt.isEmpty, let known = previous?.kept.first(where: { $0.id == release.id }) { release = known }
+        let id = release.id
+        let kept = Array(([release] + (previous?.kept ?? []).filter { $0.id != id && isKept($0.id) }).prefix(max(1, keep)))
+        return DesiredState(app: app, env: env, release: release, hosts: hosts, publishedAt: publishedAt,
+                            requestedBy: requestedBy, kept: kept)
     }
 }
 
@@ -185,6 +217,8 @@ public struct CatchUpAnswer: Codable, Sendable, Equatable {
     /// The plan's text exactly as the controller signed it, and the signature (signed stores).
     public var signedPlan: String?
     public var signature: String?
+    /// `desired.json`'s text exactly as the controller signed it, and its signature (signed stores).
+    public var signedDesired: SignedDesired?
 
     public init(desired: DesiredState?, plan: DeployPlan?, signedPlan: String? = nil, signature: String? = nil) {
         self.desired = desired
@@ -199,6 +233,7 @@ public struct CatchUpAnswer: Codable, Sendable, Equatable {
 /// ```
 /// <path>/<app>/<env>/current -> states/<n>   the published state, swapped by one rename
 /// <path>/<app>/<env>/states/<n>/desired.json            the desired release (0644)
+/// <path>/<app>/<env>/states/<n>/desired.json.sig        the controller's signature of it
 /// <path>/<app>/<env>/states/<n>/plans/<host>.json       each host's plan, with its secrets (0600)
 /// <path>/<app>/<env>/states/<n>/plans/<host>.json.sig   the controller's signature of it
 /// <path>/<app>/<env>/archives/<id>.tar.gz    release archives, `kept` of desired.json
@@ -224,6 +259,7 @@ public struct StoreLayout: Sendable, Equatable {
     public var plansDir: String { Self.plansDir(in: currentLink) }
     public func planFile(host: String) -> String { Self.planFile(in: currentLink, host: host) }
     public static func desiredFile(in state: String) -> String { "\(state)/desired.json" }
+    public static func desiredSignatureFile(in state: String) -> String { desiredFile(in: state) + ".sig" }
     public static func plansDir(in state: String) -> String { "\(state)/plans" }
     public static func planFile(in state: String, host: String) -> String { "\(plansDir(in: state))/\(host).json" }
     public static func signatureFile(in state: String, host: String) -> String { planFile(in: state, host: host) + ".sig" }

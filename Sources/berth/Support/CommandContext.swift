@@ -97,10 +97,15 @@ struct CommandContext {
         }
         context.deployKey = key
         context.planner.planSigner = key.publicKey
+        context.planner.plansIssuedAt = Self.now()
+        return context
+    }
+
+    /// Now, in ISO 8601 UTC with milliseconds.
+    static func now() -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        context.planner.plansIssuedAt = formatter.string(from: Date())
-        return context
+        return formatter.string(from: Date())
     }
 
     func client(for host: HostConfig, engine: EngineBinary) -> EngineClient {
@@ -213,6 +218,17 @@ extension CommandContext {
                     signed.append(SignedPlan(host: plan.host, plan: text, signature: try await deployKey.sign(text)))
                 }
                 request.signed = signed
+                // The desired state too, whole: the store writes this text as desired.json. Its
+                // kept releases follow the store's current state, so ask the store for it first
+                // (a store whose desired.json cannot be read starts again from this release).
+                let query = StoreQuery(app: request.app, env: request.env, path: request.path)
+                let current = try await client(for: store, engine: engine).run(.storeStatus, input: query)
+                let previous = current.status == 0 ? current.desired : nil
+                let desired = DesiredState.next(after: previous, app: request.app, env: request.env, release: request.release,
+                                                hosts: request.plans.map(\.host), keep: request.keep,
+                                                publishedAt: planner.plansIssuedAt ?? Self.now(), requestedBy: request.requestedBy)
+                let text = String(decoding: try JSONEncoder.stable().encode(desired), as: UTF8.self) + "\n"
+                request.signedDesired = SignedDesired(text: text, signature: try await deployKey.sign(text, namespace: PlanSigning.desiredNamespace))
             }
             let run = try await client(for: store, engine: engine).run(.publish, input: request, archive: archive) { event in
                 if event.event == .warning { progress.event(host: store.name, event) }
