@@ -28,12 +28,6 @@ public enum Commands {
         await run(argv, input: .none)
     }
 
-    /// Runs `argv` with the engine's own stdin as its stdin (e.g. `tar` reading the release that
-    /// follows the plan on stdin).
-    public static func runReadingStandardInput(_ argv: [String]) async -> CommandResult {
-        await run(argv, input: .currentStandardInput)
-    }
-
     /// Runs `argv` with `input` as its stdin (a small body, e.g. a webhook's JSON).
     public static func run(_ argv: [String], feeding input: [UInt8]) async -> CommandResult {
         await run(argv, input: .array(input))
