@@ -8,6 +8,12 @@ public struct CommandResult: Sendable, Equatable {
     public var output: String
     public var errorOutput: String
 
+    public init(status: Int32, output: String, errorOutput: String) {
+        self.status = status
+        self.output = output
+        self.errorOutput = errorOutput
+    }
+
     public var succeeded: Bool { status == 0 }
 
     /// What the program said about its failure: stderr, else stdout, trimmed to its last lines.

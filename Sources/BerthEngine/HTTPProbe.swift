@@ -36,6 +36,51 @@ public struct HTTPProbe: Sendable {
     }
 
     public func get(port: Int, path: String, timeoutMilliseconds: Int) -> ProbeResult {
+        request(port: port, path: path, timeoutMilliseconds: timeoutMilliseconds).result
+    }
+
+    /// What one request got: the status (or why there was none), the body, and how long it took.
+    public struct Answer: Sendable {
+        public var result: ProbeResult
+        /// The body as received (the first `bodyLimit` bytes), empty without an answer.
+        public var body: [UInt8]
+        public var milliseconds: Int
+
+        public init(result: ProbeResult, body: [UInt8], milliseconds: Int) {
+            self.result = result
+            self.body = body
+            self.milliseconds = milliseconds
+        }
+    }
+
+    /// Bytes of an answer kept (status line, headers and body).
+    public static let replyLimit = 1 << 20
+
+    /// One request on a fresh HTTP/1.0 connection: `Host` is `host` when given (a site's domain,
+    /// as nginx would pass it), else the address and port.
+    public func request(method: String = "GET", port: Int, path: String, host: String? = nil,
+                        userAgent: String = "berth-health", timeoutMilliseconds: Int) -> Answer {
+        let clock = Stopwatch()
+        var reply: [UInt8] = []
+        let result = exchange(method: method, port: port, path: path, host: host, userAgent: userAgent,
+                              timeoutMilliseconds: timeoutMilliseconds, reply: &reply)
+        var body: [UInt8] = []
+        if case .status = result, let end = Self.headerEnd(reply) { body = Array(reply[end...]) }
+        return Answer(result: result, body: body, milliseconds: clock.milliseconds)
+    }
+
+    /// Where the body starts (after the blank line ending the headers); nil without one.
+    public static func headerEnd(_ reply: [UInt8]) -> Int? {
+        guard reply.count >= 4 else { return nil }
+        for index in 0...(reply.count - 4)
+        where reply[index] == 13 && reply[index + 1] == 10 && reply[index + 2] == 13 && reply[index + 3] == 10 {
+            return index + 4
+        }
+        return nil
+    }
+
+    private func exchange(method: String, port: Int, path: String, host: String?, userAgent: String,
+                          timeoutMilliseconds: Int, reply: inout [UInt8]) -> ProbeResult {
         let deadline = Stopwatch()
         let remaining = { Int32(clamping: max(timeoutMilliseconds - deadline.milliseconds, 0)) }
 
@@ -61,7 +106,7 @@ public struct HTTPProbe: Sendable {
             if error != 0 { return connectFailure(error) }
         }
 
-        let request = Array("GET \(path) HTTP/1.0\r\nHost: \(address):\(port)\r\nUser-Agent: berth-health\r\nConnection: close\r\n\r\n".utf8)
+        let request = Array("\(method) \(path) HTTP/1.0\r\nHost: \(host ?? "\(address):\(port)")\r\nUser-Agent: \(userAgent)\r\n\(["POST", "PUT", "PATCH"].contains(method) ? "Content-Length: 0\r\n" : "")Connection: close\r\n\r\n".utf8)
         var sent = 0
         while sent < request.count {
             let count = request.withUnsafeBytes { send(fd, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
@@ -72,9 +117,8 @@ public struct HTTPProbe: Sendable {
 
         // Read to the end (the reply is small and the server closes after it), so the server never
         // writes into a connection that is already gone.
-        var reply: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
-        while reply.count < 65_536 {
+        while reply.count < Self.replyLimit {
             let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if count > 0 { reply += chunk[0..<count]; continue }
             if count == 0 { break }

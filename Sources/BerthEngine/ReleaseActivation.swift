@@ -42,11 +42,15 @@ public final class ReleaseActivation {
         ("release", "nothing: releases are content-addressed and kept"),
         ("env", "the previous env file is written back"),
         ("units", "the previous unit files are written back and systemd reloaded"),
+        ("after-release", "nothing: the hooks ran in the new release, which is kept (what they changed elsewhere is theirs to undo)"),
         ("start", "the new slot is stopped"),
         ("health", "nothing: it only checks"),
+        ("smoke", "nothing: it only checks (the new slot is stopped by the undo of start)"),
+        ("before-switch", "nothing: the hooks ran before any traffic moved"),
         ("intent", "the new slot's boot links and the intent record are removed"),
         ("switch", "the previous site is written back and nginx reloaded"),
         // From here on the new release serves and nothing is undone.
+        ("after-switch", "never undone (a failing hook is a warning)"),
         ("drain", "never undone"),
         ("stop-old", "never undone"),
         ("record", "never undone (a failure leaves the intent for the next deploy to finish)"),
@@ -71,6 +75,8 @@ public final class ReleaseActivation {
     private var fault: EngineFault?
     /// Who may read the env file besides root (`ServiceAccounts`); nil: root only.
     private var envReader: SystemAccount?
+    /// The hooks this activation ran, in order, for the history.
+    private var hookRuns: [HookRun] = []
 
     /// What to put back if the new release does not make it to the switch.
     private struct Undo {
@@ -170,7 +176,7 @@ public final class ReleaseActivation {
             // A catch-up runs at every boot; only the ones that changed something are history.
             if plan.kind != .catchUp { try? store.append(historyEntry(target, outcome)) }
             await setUpCatchUp()
-            events.emit(EngineEvent(event: .outcome, outcome: outcome))
+            events.emit(EngineEvent(event: .outcome, outcome: withHooks(outcome)))
             return EngineExit.ok
         }
 
@@ -189,6 +195,7 @@ public final class ReleaseActivation {
             try await step("units") { () throws(StepFailure) in
                 try await installUnits(services, slot: slot, release: target.id)
             }
+            try await hooks(.afterRelease, slot: slot, release: target.id)
             try await step("start") { () throws(StepFailure) in
                 try await start(services, slot: slot, release: target, routed: state.routedSlot)
             }
@@ -198,6 +205,16 @@ public final class ReleaseActivation {
                 gate.journalSince = undo.startedAt
                 try await gate.check(services, slot: slot)
             }
+            if SmokeGate.hasChecks(services) {
+                try await step("smoke") { () throws(StepFailure) in
+                    var gate = SmokeGate(plan: plan, system: system, stamp: jobStamp)
+                    gate.probe = settings.healthProbe
+                    try await gate.check(services, slot: slot, release: target.id)
+                }
+            } else {
+                await skippedStep("smoke")
+            }
+            try await hooks(.beforeSwitch, slot: slot, release: target.id)
             let site = site(services, slot: slot)
             try await step("intent") { () throws(StepFailure) in
                 try writeIntent(target, slot: slot, services: services, previous: previous, previousSlot: activeSlot,
@@ -215,11 +232,16 @@ public final class ReleaseActivation {
                                         previousRelease: previous?.id, slot: activeSlot, message: SecretMask(plan.environment).apply(error.message),
                                         journal: error.journal.map(SecretMask(plan.environment).apply), steps: timings)
             try? store.append(historyEntry(target, outcome))
-            events.emit(EngineEvent(event: .outcome, outcome: outcome))
+            events.emit(EngineEvent(event: .outcome, outcome: withHooks(outcome)))
             return EngineExit.failed
         }
 
         // From here on the new release serves: nothing is undone any more.
+        do {
+            try await hooks(.afterSwitch, slot: slot, release: target.id)
+        } catch {
+            warn("release \(ReleaseRef.shortID(target.id)) serves, but \(error.message)")
+        }
         if let drain {
             await step("drain") {
                 if await !nginx.drain(drain, limitMilliseconds: settings.drainLimitMilliseconds) {
@@ -263,8 +285,8 @@ public final class ReleaseActivation {
         }
         await step("prune") { prune(keeping: kept) }
         await setUpCatchUp()
-        events.emit(EngineEvent(event: .outcome, outcome: DeployOutcome(
-            result: .deployed, release: target.id, previousRelease: previous?.id, slot: slot, steps: timings)))
+        events.emit(EngineEvent(event: .outcome, outcome: withHooks(DeployOutcome(
+            result: .deployed, release: target.id, previousRelease: previous?.id, slot: slot, steps: timings))))
         return EngineExit.ok
     }
 
@@ -596,9 +618,35 @@ public final class ReleaseActivation {
     // MARK: Events
 
     private func historyEntry(_ release: ReleaseRef, _ outcome: DeployOutcome) -> HistoryEntry {
-        HistoryEntry(kind: plan.kind, release: release, previousRelease: outcome.previousRelease, result: outcome.result,
-                     message: outcome.message, requestedBy: plan.requestedBy, startedAt: startedAt,
-                     finishedAt: Timestamp.now(), steps: outcome.steps)
+        var entry = HistoryEntry(kind: plan.kind, release: release, previousRelease: outcome.previousRelease, result: outcome.result,
+                                 message: outcome.message, requestedBy: plan.requestedBy, startedAt: startedAt,
+                                 finishedAt: Timestamp.now(), steps: outcome.steps)
+        entry.hooks = hookRuns.isEmpty ? nil : hookRuns
+        return entry
+    }
+
+    private func withHooks(_ outcome: DeployOutcome) -> DeployOutcome {
+        var outcome = outcome
+        outcome.hooks = hookRuns.isEmpty ? nil : hookRuns
+        return outcome
+    }
+
+    /// Unique per activation: the transient units of hooks and smoke commands carry it.
+    private var jobStamp: String { String(Timestamp.microseconds()) }
+
+    /// One point's host hooks as a step (`skipped` when it has none); a failure throws like any
+    /// step's, so before the switch it undoes the activation.
+    private func hooks(_ point: HookPoint, slot: Slot, release: String) async throws(StepFailure) {
+        guard let name = point.step else { return }
+        guard !(plan.hooks?[point] ?? []).isEmpty else {
+            await skippedStep(name)
+            return
+        }
+        try await step(name) { () throws(StepFailure) in
+            let (runs, failure) = await HookSteps(plan: plan, system: system, stamp: jobStamp).run(point, slot: slot, release: release)
+            hookRuns += runs
+            if let failure { throw failure }
+        }
     }
 
     private func step<T>(_ name: String, _ body: () async throws(StepFailure) -> T) async throws(StepFailure) -> T {

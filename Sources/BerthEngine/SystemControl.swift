@@ -69,6 +69,8 @@ public protocol SystemControl: AnyObject {
     func createAccount(_ name: String, app: String, env: String) async throws(ControlFailure)
     /// Gives the directory tree at `path` to `account` (links are not followed).
     func own(_ path: String, by account: SystemAccount) async throws(ControlFailure)
+    /// Runs a hook or a smoke check's command as a transient unit and waits for it to end.
+    func runJob(_ job: ReleaseJob) async -> CommandResult
 }
 
 extension SystemControl {
@@ -86,6 +88,10 @@ public final class LiveSystem: SystemControl {
 
     public func daemonReload() async throws(ControlFailure) {
         try await systemctl(["daemon-reload"], doing: "reload systemd's unit files")
+    }
+
+    public func runJob(_ job: ReleaseJob) async -> CommandResult {
+        await Commands.run(job.argv)
     }
 
     public func start(_ units: [String]) async throws(ControlFailure) {

@@ -118,7 +118,7 @@ import Testing
     @Test func unknownKeysSuggestTheClosest() {
         #expect(problems(top: "services:\n  web:\n    comand: run\n    command: run\n    role: web\n    replicas: 2\n") == [
             "berth.yml:3:5: unknown key 'comand' in service 'web'; did you mean 'command'?",
-            "berth.yml:6:5: unknown key 'replicas' in service 'web'; allowed keys: command, role, port, stop_timeout, health, user, sandbox, hardening",
+            "berth.yml:6:5: unknown key 'replicas' in service 'web'; allowed keys: command, role, port, stop_timeout, health, user, sandbox, hardening, smoke",
         ])
     }
 

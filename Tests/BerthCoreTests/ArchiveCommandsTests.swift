@@ -80,3 +80,31 @@ import Testing
         #expect(!CatchUpUnit.isIPLiteral("256.1.1.1") && !CatchUpUnit.isIPLiteral("1.2.3") && CatchUpUnit.isIPLiteral("::1"))
     }
 }
+
+@Suite struct ReleaseJobTests {
+    @Test func aJobIsATransientUnitWithTheAccountTheReleaseAndTheEnvFiles() {
+        let job = ReleaseJob(command: "python3 manage.py collectstatic --noinput", unit: "shop.production.after-release-1-42.service",
+                             user: "berth-shop-production-0123456789", workingDirectory: "/var/lib/berth/apps/shop/production/releases/abc",
+                             environmentFiles: ["/var/lib/berth/apps/shop/production/app.env"],
+                             facts: [EnvVar(name: "BERTH_SLOT", value: "green")], timeoutMs: 90_500)
+        #expect(job.argv == [
+            "systemd-run", "--quiet", "--wait", "--pipe", "--collect", "--service-type=exec",
+            "--unit=shop.production.after-release-1-42.service", "--description=Berth job shop.production.after-release-1-42.service",
+            "--uid=berth-shop-production-0123456789", "--working-directory=/var/lib/berth/apps/shop/production/releases/abc",
+            "--property=EnvironmentFile=/var/lib/berth/apps/shop/production/app.env", "--setenv=BERTH_SLOT=green",
+            "--property=RuntimeMaxSec=90500ms", "--property=TimeoutStopSec=5s", "--", "/bin/sh", "-c",
+            "python3 manage.py collectstatic --noinput",
+        ])
+        var root = job
+        root.user = "root"
+        #expect(!root.argv.contains { $0.hasPrefix("--uid=") })
+        #expect(ReleaseJob.unitWord("after_release x") == "after-release-x")
+    }
+
+    @Test func aLocalHookRunsUnderTimeoutWithPlainFacts() {
+        #expect(LocalHookCommand.argv(Hook(command: "./notify \"$BERTH_RESULT\"", timeoutMs: 60_000),
+                                      facts: [EnvVar(name: "BERTH_APP", value: "shop")]) == [
+            "env", "BERTH_APP=shop", "timeout", "--kill-after=5s", "60s", "/bin/sh", "-c", "./notify \"$BERTH_RESULT\"",
+        ])
+    }
+}

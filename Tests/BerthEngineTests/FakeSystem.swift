@@ -78,6 +78,16 @@ final class FakeSystem: SystemControl {
         accounts[name] = SystemAccount(name: name, uid: 64_000 + UInt32(accounts.count), gid: 64_000 + UInt32(accounts.count))
     }
 
+    /// Jobs run (hooks, smoke commands), and what each command answers (default: success).
+    var jobs: [ReleaseJob] = []
+    var jobResults: [String: CommandResult] = [:]
+
+    func runJob(_ job: ReleaseJob) async -> CommandResult {
+        jobs.append(job)
+        log.append("job \(job.command)")
+        return jobResults[job.command] ?? CommandResult(status: 0, output: "ran \(job.command)", errorOutput: "")
+    }
+
     func own(_ path: String, by account: SystemAccount) async throws(ControlFailure) {
         owned[path] = account.name
     }

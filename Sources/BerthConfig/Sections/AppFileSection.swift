@@ -3,7 +3,7 @@ import BerthCore
 /// The whole app file: reads every section, then checks what sections say about each other
 /// (roles, host names, routed services, ports, unit names).
 struct AppFileSection {
-    static let keys = ["app", "release", "hosts", "services", "proxy", "rollout", "notify", "release_store", "environments"]
+    static let keys = ["app", "release", "hosts", "services", "proxy", "rollout", "notify", "release_store", "environments", "hooks"]
     static let required = "app, release, hosts, services and environments"
     /// `<app>.<env>.<service>` prefixes unit names (`...@green.service`); longer is not sane to read.
     static let maxUnitPrefix = 64
@@ -16,6 +16,7 @@ struct AppFileSection {
     private(set) var rollout: RolloutSection?
     private(set) var notify: NotifySection?
     private(set) var releaseStore: ReleaseStoreSection?
+    private(set) var hooks: HooksConfig?
     private(set) var environments: EnvironmentsSection?
     /// Where `environments:` is written: unknown environment names asked for later point here.
     private(set) var environmentsLocation: SourceLocation
@@ -53,6 +54,9 @@ struct AppFileSection {
         }
         if let node = fields.optional("release_store") {
             releaseStore = diagnostics.check { () throws(ConfigError) in try ReleaseStoreSection(node, diagnostics) }
+        }
+        if let node = fields.optional("hooks") {
+            hooks = diagnostics.check { () throws(ConfigError) in try HooksSection(node, diagnostics).hooks }
         }
         if let node = fields.optional("environments") { environmentsLocation = node.location }
         environments = diagnostics.check { () throws(ConfigError) in
@@ -227,7 +231,7 @@ struct AppFileSection {
     /// The validated model; only meaningful when no errors were recorded.
     var config: AppConfig {
         let proxied = Set(allProxies.flatMap(\.routes).map(\.service))
-        return AppConfig(
+        var config = AppConfig(
             name: name ?? "",
             release: release?.config ?? ReleaseConfig(path: ""),
             hosts: hosts?.hosts.map(\.config) ?? [],
@@ -245,6 +249,8 @@ struct AppFileSection {
             rollout: rollout?.config,
             notify: notify?.config,
             releaseStore: releaseStore?.config)
+        config.hooks = hooks ?? HooksConfig()
+        return config
     }
 
     /// Where values that are checked against the file system are written.

@@ -27,7 +27,7 @@ struct ServicesSection {
 
 /// One service under `services:`.
 struct ServiceSection {
-    static let keys = ["command", "role", "port", "stop_timeout", "health", "user", "sandbox", "hardening"]
+    static let keys = ["command", "role", "port", "stop_timeout", "health", "user", "sandbox", "hardening", "smoke"]
     static let portRange = 1024...65534
 
     private(set) var config: ServiceConfig
@@ -69,6 +69,11 @@ struct ServiceSection {
         config.sandbox = diagnostics.check { () throws(ConfigError) in try fields.optional("sandbox")?.bool() } ?? true
         if let node = fields.optional("hardening") {
             config.hardening = diagnostics.check { () throws(ConfigError) in try Self.hardening(node, diagnostics) } ?? []
+        }
+        if let node = fields.optional("smoke") {
+            config.smoke = diagnostics.check { () throws(ConfigError) in
+                try SmokeSection(node, service: entry.name, hasPort: hasPortKey, diagnostics).checks
+            } ?? []
         }
         if let health = fields.optional("health") {
             if !hasPortKey, let key = fields.keyNode("health") {

@@ -19,6 +19,8 @@ public struct AppConfig: Codable, Sendable, Equatable {
     public var notify: NotifyConfig?
     /// Where deploys publish the desired release, so hosts that were off catch up when they boot.
     public var releaseStore: ReleaseStoreConfig?
+    /// Commands run at named points of a deploy (`hooks:`).
+    public var hooks = HooksConfig()
 
     public init(name: String, release: ReleaseConfig, hosts: [HostConfig], services: [ServiceConfig],
                 proxy: ProxyConfig, environments: [EnvironmentConfig], rollout: RolloutConfig? = nil,
@@ -104,6 +106,8 @@ public struct ServiceConfig: Codable, Sendable, Equatable {
     public var sandbox: Bool
     /// `hardening:` directives that replace (or add to) the defaults, in file order.
     public var hardening: [UnitDirective]
+    /// Checks the new slot must pass after its health check, before the switch (`smoke:`).
+    public var smoke: [SmokeCheck] = []
 
     public init(name: String, command: String, role: String, port: Int? = nil, health: HealthCheck? = nil,
                 proxied: Bool = false, stopTimeoutMs: Int = 10_000, user: String? = nil, sandbox: Bool = true,

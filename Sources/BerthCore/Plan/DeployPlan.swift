@@ -40,6 +40,8 @@ public struct DeployPlan: Codable, Sendable, Equatable {
     public var nginxDir: String
     /// Where this host catches up from after being off; nil: the app has no `release_store`.
     public var catchUp: CatchUpSource?
+    /// Hooks run on this host during the activation; nil: none.
+    public var hooks: HostHooks?
 
     public init(kind: Kind, app: String, env: String, host: String, release: ReleaseRef?,
                 services: [ServicePlan], proxy: ProxyConfig?, environment: [EnvVar], keepReleases: Int,
@@ -84,9 +86,11 @@ public struct ServicePlan: Codable, Sendable, Equatable {
     public var sandbox: Bool?
     /// Directives that replace or add to the default sandbox; nil: none.
     public var hardening: [UnitDirective]?
+    /// Smoke checks of the new slot (after `health`, before the switch); nil: none.
+    public var smoke: [SmokeCheck]?
 
     public init(name: String, command: String, port: Int?, health: HealthCheck?, proxied: Bool, stopTimeoutMs: Int,
-                user: String? = nil, sandbox: Bool? = nil, hardening: [UnitDirective]? = nil) {
+                user: String? = nil, sandbox: Bool? = nil, hardening: [UnitDirective]? = nil, smoke: [SmokeCheck]? = nil) {
         self.name = name
         self.command = command
         self.port = port
@@ -96,6 +100,7 @@ public struct ServicePlan: Codable, Sendable, Equatable {
         self.user = user
         self.sandbox = sandbox
         self.hardening = hardening
+        self.smoke = smoke
     }
 
     /// The account the service runs as on a host laid out as `layout`.

@@ -23,8 +23,9 @@ public enum EngineCommand: String, Codable, Sendable, CaseIterable {
 /// The steps of an activation (deploy, rollback, catch-up), in order, as `step` events name them.
 /// The engine's `ReleaseActivation.steps` says what a failure undoes at each.
 public enum ActivationSteps {
-    public static let names = ["lock", "release", "env", "units", "start", "health", "intent", "switch", "drain",
-                               "stop-old", "record", "prune"]
+    public static let names = ["lock", "release", "env", "units", "after-release", "start", "health", "smoke",
+                               "before-switch", "intent", "switch", "after-switch", "drain", "stop-old", "record",
+                               "prune"]
 }
 
 /// What a host engine accepts on stdin: the controller checks its plans against the same numbers
@@ -147,6 +148,8 @@ public struct DeployOutcome: Codable, Sendable, Equatable {
     /// The last journal lines of the unit that failed, if any.
     public var journal: [String]?
     public var steps: [StepTiming]
+    /// The hooks this host ran, in order; nil when it ran none.
+    public var hooks: [HookRun]?
 
     public init(result: Result, release: String?, previousRelease: String?, slot: Slot?, message: String? = nil,
                 journal: [String]? = nil, steps: [StepTiming]) {
@@ -205,6 +208,8 @@ public struct HistoryEntry: Codable, Sendable, Equatable {
     public var startedAt: String
     public var finishedAt: String
     public var steps: [StepTiming]
+    /// The hooks the activation ran, in order, with their output; nil when it ran none.
+    public var hooks: [HookRun]?
 
     public init(kind: DeployPlan.Kind, release: ReleaseRef?, previousRelease: String?, result: DeployOutcome.Result,
                 message: String?, requestedBy: Requester, startedAt: String, finishedAt: String, steps: [StepTiming]) {
@@ -249,5 +254,27 @@ public struct UnitState: Codable, Sendable, Equatable {
     public init(unit: String, active: String) {
         self.unit = unit
         self.active = active
+    }
+}
+
+/// One hook as it ran: where, what, how it ended, and the last lines it printed (secrets masked).
+public struct HookRun: Codable, Sendable, Equatable {
+    /// `after_release`, `before_switch`, `after_switch`, `before_deploy`, `after_deploy`.
+    public var point: String
+    public var command: String
+    /// The exit status (0: it succeeded).
+    public var status: Int32
+    public var ms: Int
+    /// The last lines of its stdout and stderr.
+    public var output: [String]
+
+    public static let outputLines = 20
+
+    public init(point: String, command: String, status: Int32, ms: Int, output: [String]) {
+        self.point = point
+        self.command = command
+        self.status = status
+        self.ms = ms
+        self.output = output
     }
 }

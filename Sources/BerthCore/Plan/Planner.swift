@@ -44,7 +44,8 @@ public struct Planner: Sendable {
                         port: service.port.map { $0 + env.portOffset }, health: service.health,
                         proxied: service.proxied, stopTimeoutMs: service.stopTimeoutMs, user: service.user,
                         sandbox: service.sandbox ? nil : false,
-                        hardening: service.hardening.isEmpty ? nil : service.hardening)
+                        hardening: service.hardening.isEmpty ? nil : service.hardening,
+                        smoke: service.smoke.isEmpty ? nil : service.smoke)
         }
     }
 
@@ -61,11 +62,13 @@ public struct Planner: Sendable {
     public func deployPlan(env envName: String, host: HostConfig, release: ReleaseRef, settings: [EnvVar],
                            requestedBy: Requester, storeHostKeys: [String] = []) throws(PlanError) -> DeployPlan {
         let env = try environment(envName)
-        return DeployPlan(kind: .deploy, app: app.name, env: env.name, host: host.name, release: release,
-                          services: services(on: host, env: env), proxy: proxy(on: host, env: env),
-                          environment: settings, keepReleases: app.release.keep,
-                          sharedDirs: app.release.shared, requestedBy: requestedBy,
-                          catchUp: catchUpSource(storeHostKeys: storeHostKeys))
+        var plan = DeployPlan(kind: .deploy, app: app.name, env: env.name, host: host.name, release: release,
+                              services: services(on: host, env: env), proxy: proxy(on: host, env: env),
+                              environment: settings, keepReleases: app.release.keep,
+                              sharedDirs: app.release.shared, requestedBy: requestedBy,
+                              catchUp: catchUpSource(storeHostKeys: storeHostKeys))
+        plan.hooks = app.hooks.onHosts
+        return plan
     }
 
     /// A rollback re-activates a kept release with the services recorded in the host's manifest;
@@ -74,11 +77,13 @@ public struct Planner: Sendable {
                              requestedBy: Requester, storeHostKeys: [String] = []) throws(PlanError) -> DeployPlan {
         let env = try environment(envName)
         let target = release.map { ReleaseRef(id: $0, label: $0, createdAt: "") }
-        return DeployPlan(kind: .rollback, app: app.name, env: env.name, host: host.name, release: target,
-                          services: services(on: host, env: env), proxy: proxy(on: host, env: env),
-                          environment: settings, keepReleases: app.release.keep,
-                          sharedDirs: app.release.shared, requestedBy: requestedBy,
-                          catchUp: catchUpSource(storeHostKeys: storeHostKeys))
+        var plan = DeployPlan(kind: .rollback, app: app.name, env: env.name, host: host.name, release: target,
+                              services: services(on: host, env: env), proxy: proxy(on: host, env: env),
+                              environment: settings, keepReleases: app.release.keep,
+                              sharedDirs: app.release.shared, requestedBy: requestedBy,
+                              catchUp: catchUpSource(storeHostKeys: storeHostKeys))
+        plan.hooks = app.hooks.onHosts
+        return plan
     }
 
     /// Where hosts catch up from: the `release_store` host as the hosts reach it (nil without one).

@@ -47,6 +47,14 @@ struct Deploy: AsyncParsableCommand {
         }
         let plans = planned
         let release = archive.ref
+        let hookFacts = [EnvVar(name: "BERTH_APP", value: context.app.config.name), EnvVar(name: "BERTH_ENV", value: context.env.name),
+                         EnvVar(name: "BERTH_RELEASE", value: release.id)]
+        let before = await LocalHooks.run(context.app.config.hooks.beforeDeploy, point: .beforeDeploy,
+                                          directory: context.app.directory, facts: hookFacts)
+        for run in before.runs { for line in run.output { progress.note(host: "-", "before_deploy: \(line)") } }
+        if let failure = before.failure {
+            throw fail(UserError(message: "\(failure); no host was contacted.", code: BerthExit.hookFailed))
+        }
         progress.headline("Deploying \(context.app.config.name) \(release.label) (release \(ReleaseRef.shortID(release.id)), \(formatBytes(release.archiveBytes ?? 0))) to \(context.env.name): \(context.hosts.map(\.name).joined(separator: ", "))")
         let started = ContinuousClock.now
         let results = await rollout(context: context, plans: plans, archive: archive, engine: engine, progress: progress)
@@ -61,9 +69,10 @@ struct Deploy: AsyncParsableCommand {
                                              desired: publication.desired, totalMs: started.elapsedMs,
                                              leftOutFiles: archive.leftOut.count,
                                              leftOutSummary: SummaryFacts.describe(leftOut: archive.leftOut)))
-        await context.notify(DeployNotice(app: context.app.config.name, environment: context.env.name, command: "deploy",
-                                          release: release.id, label: release.label, exitCode: code, hosts: reports),
-                             progress: progress)
+        let notice = DeployNotice(app: context.app.config.name, environment: context.env.name, command: "deploy",
+                                  release: release.id, label: release.label, exitCode: code, hosts: reports)
+        await context.notify(notice, progress: progress)
+        await context.runAfterDeploy(notice, facts: hookFacts, progress: progress)
         if code != 0 { throw ExitCode(code) }
     }
 

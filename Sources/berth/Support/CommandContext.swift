@@ -78,6 +78,21 @@ struct CommandContext {
         }
     }
 
+    /// The `after_deploy` hooks, with the notice (the result) as JSON on their stdin; a failure is
+    /// a warning: the deploy has already ended.
+    func runAfterDeploy(_ notice: DeployNotice, facts: [EnvVar], progress: any Progress) async {
+        let hooks = app.config.hooks.afterDeploy
+        guard !hooks.isEmpty else { return }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let body: [UInt8] = (try? encoder.encode(notice)).map { [UInt8]($0) + [10] } ?? []
+        let result = notice.exitCode == 0 ? "deployed" : "failed"
+        let outcome = await LocalHooks.run(hooks, point: .afterDeploy, directory: app.directory,
+                                           facts: facts + [EnvVar(name: "BERTH_RESULT", value: result)], stdin: body)
+        for run in outcome.runs { for line in run.output { progress.note(host: "-", "after_deploy: \(line)") } }
+        if let failure = outcome.failure { progress.note(host: "-", "warning: \(failure)") }
+    }
+
     /// The same context limited to `hosts` (one rollout batch).
     func with(hosts: [HostConfig]) -> CommandContext {
         CommandContext(app: app, planner: planner, env: env, hosts: hosts, ssh: ssh, requester: requester, deployKey: deployKey)

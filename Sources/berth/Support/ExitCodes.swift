@@ -19,6 +19,8 @@ enum BerthExit {
     /// The ssh user of some host is not root and cannot use sudo without a password.
     static let notRoot: Int32 = 9
     static let skippedOptional: Int32 = 10
+    /// A `before_deploy` hook failed on this machine: no host was contacted.
+    static let hookFailed: Int32 = 11
 
     /// The exit code that sums up a fleet's reports: the most serious state wins.
     static func code(for reports: [HostReport], engineStatuses: [Int32] = []) -> Int32 {

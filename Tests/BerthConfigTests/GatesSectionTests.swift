@@ -1,0 +1,114 @@
+import BerthCore
+import Testing
+@testable import BerthConfig
+
+@Suite struct SmokeSectionTests {
+    @Test func httpAndCommandChecksParse() throws {
+        let service = try #require(try config(top: """
+            services:
+              web:
+                command: python3 server.py
+                role: web
+                port: 8000
+                smoke:
+                  - path: /api/status
+                    host: shop.example.com
+                    contains: ok
+                    json: { status: ok, db.ready: true, count: 3, gone: null }
+                    max_latency: 500ms
+                  - method: HEAD
+                    path: /
+                    status: 204
+                  - command: ./selfcheck
+                    timeout: 30s
+            """).services.first)
+        #expect(service.smoke == [
+            SmokeCheck(path: "/api/status", host: "shop.example.com", contains: "ok",
+                       json: [JSONExpectation(field: "status", value: .string("ok")), JSONExpectation(field: "db.ready", value: .bool(true)),
+                              JSONExpectation(field: "count", value: .number(3)), JSONExpectation(field: "gone", value: .null)],
+                       maxLatencyMs: 500),
+            SmokeCheck(method: "HEAD", path: "/", status: 204),
+            SmokeCheck(command: "./selfcheck", timeoutMs: 30_000),
+        ])
+    }
+
+    @Test func badChecksSayWhatAndWhere() {
+        #expect(problems(top: """
+            services:
+              web:
+                command: run
+                role: web
+                port: 8000
+                smoke:
+                  - path: /a
+                    command: ./x
+                  - command: ./y
+                    status: 200
+                  - method: FETCH
+                    path: /b
+                  - path: /c
+                    host: "evil\\r\\nX-Injected: 1"
+                  - contains: ok
+            """) == [
+            "berth.yml:7:9: a smoke check is either a 'command' or an HTTP check with 'path', not both",
+            "berth.yml:10:9: 'status' applies to HTTP smoke checks; a command check has only 'command' and 'timeout'",
+            "berth.yml:11:17: 'method' must be one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, found 'FETCH'",
+            "berth.yml:14:15: 'host' must be a single line",
+            "berth.yml:15:9: a smoke check of service 'web' needs 'path' (an HTTP check) or 'command'",
+        ])
+    }
+
+    @Test func aServiceWithoutAPortHasCommandChecksOnly() {
+        #expect(problems(top: "services:\n  web:\n    command: run\n    role: web\n  worker:\n    command: work\n    role: web\n    smoke:\n      - path: /health\n") == [
+            "berth.yml:9:15: service 'worker' has no port, so its smoke checks can only be commands; add 'port', or use 'command'",
+        ])
+    }
+}
+
+@Suite struct HooksSectionTests {
+    @Test func everyPointTakesACommandAListOrMappings() throws {
+        let hooks = try config(top: """
+            hooks:
+              before_deploy: ./check
+              after_release:
+                - python3 manage.py collectstatic --noinput
+                - command: ./compress
+                  timeout: 2m
+                  user: root
+              after_deploy: [./tell, ./log]
+            """).hooks
+        #expect(hooks.beforeDeploy == [Hook(command: "./check")])
+        #expect(hooks.afterRelease == [Hook(command: "python3 manage.py collectstatic --noinput"),
+                                       Hook(command: "./compress", timeoutMs: 120_000, user: "root")])
+        #expect(hooks.afterDeploy.map(\.command) == ["./tell", "./log"])
+        #expect(hooks.onHosts == HostHooks(afterRelease: hooks.afterRelease))
+    }
+
+    @Test func unknownPointsAndLocalUsersAreErrors() {
+        #expect(problems(top: "hooks:\n  before_switsh: ./x\n  before_deploy:\n    command: ./y\n    user: root\n") == [
+            "berth.yml:2:3: unknown key 'before_switsh' in hooks; did you mean 'before_switch'?",
+            "berth.yml:5:11: 'before_deploy' hooks run on the deploying machine as you; 'user' applies to host hooks only",
+        ])
+    }
+
+    @Test func plansCarryTheHostHooksAndTheSmokeChecks() throws {
+        let app = try config(top: """
+            hooks:
+              before_deploy: ./local
+              before_switch: ./remote
+            services:
+              web:
+                command: run
+                role: web
+                port: 8000
+                smoke:
+                  - command: ./selfcheck
+            """)
+        let planner = Planner(app: app)
+        let host = try #require(app.hosts.first)
+        let plan = try planner.deployPlan(env: "production", host: host, release: ReleaseRef(id: "a", label: "a", createdAt: ""),
+                                          settings: [], requestedBy: Requester(user: "u", machine: "m", pid: 1, command: "c"))
+        #expect(plan.hooks == HostHooks(beforeSwitch: [Hook(command: "./remote")]))
+        #expect(plan.services.first?.smoke == [SmokeCheck(command: "./selfcheck")])
+    }
+}

@@ -1,0 +1,127 @@
+import BerthCore
+import BerthEngine
+import Foundation
+import Testing
+
+/// The smoke step and the host hooks, in whole activations with `FakeSystem`.
+@Suite struct GateTests {
+    static let web = ServicePlan(name: "web", command: "python3 server.py", port: 47010, health: nil, proxied: true,
+                                 stopTimeoutMs: 10_000, smoke: [SmokeCheck(command: "./selfcheck --strict", timeoutMs: 3000)])
+
+    @Test func aFailingSmokeCommandUndoesTheDeployAndNginxNeverSwitches() async throws {
+        let host = try Host()
+        host.services = [Self.web]
+        #expect(try await host.deploy("1.0.0") == 0)
+        let site = host.read(host.layout.nginxSiteFile)
+        host.system.jobResults["./selfcheck --strict"] = CommandResult(status: 3, output: "", errorOutput: "db: hi there is not ready")
+        #expect(try await host.deploy("2.0.0") != 0)
+        let outcome = try #require(host.outcome)
+        #expect(outcome.result == .rolledBack)
+        #expect(outcome.message == "hello.production.web@green.service failed its smoke check command './selfcheck --strict': exited with status 3: db: *** is not ready.")
+        #expect(host.stepLines.contains("smoke failed"))
+        #expect(!host.stepLines.contains { $0.hasPrefix("switch") })
+        #expect(host.read(host.layout.nginxSiteFile) == site)
+        #expect(!host.system.active.contains("hello.production.web@green.service"))
+        #expect(try host.manifest()?.current?.id == host.id("1.0.0"))
+    }
+
+    @Test func smokeCommandsRunInTheNewReleaseAsTheServiceWithItsEnvFiles() async throws {
+        let host = try Host()
+        host.services = [Self.web]
+        #expect(try await host.deploy("1.0.0") == 0)
+        let job = try #require(host.system.jobs.first)
+        let layout = host.layout
+        #expect(job.user == layout.serviceUser)
+        #expect(job.workingDirectory == layout.releaseDir(host.id("1.0.0")))
+        #expect(job.environmentFiles == [layout.envFile, layout.instanceEnvFile(service: "web", slot: .blue)])
+        #expect(job.timeoutMs == 3000)
+        #expect(job.facts.contains(EnvVar(name: "BERTH_SLOT", value: "blue")))
+        #expect(!job.argv.joined(separator: " ").contains("hi there"), "a setting reached argv")
+        #expect(host.stepLines.contains("smoke done"))
+    }
+
+    @Test func hooksRunInOrderAroundTheSwitchAndTheirOutputIsInTheHistory() async throws {
+        let host = try Host()
+        host.hooks = HostHooks(afterRelease: [Hook(command: "collect"), Hook(command: "compress")],
+                               beforeSwitch: [Hook(command: "check --deploy")], afterSwitch: [Hook(command: "warm")])
+        #expect(try await host.deploy("1.0.0") == 0)
+        #expect(host.system.log.filter { $0.hasPrefix("job ") } == ["job collect", "job compress", "job check --deploy", "job warm"])
+        let lines = host.stepLines
+        let order = ["after-release done", "start done", "health done", "smoke skipped", "before-switch done",
+                     "intent done", "switch done", "after-switch done", "drain done"]
+        #expect(order.compactMap { lines.firstIndex(of: $0) } == Array(order.compactMap { lines.firstIndex(of: $0) }).sorted())
+        #expect(order.allSatisfy(lines.contains))
+        // The new slot starts only after its after_release hooks.
+        let log = host.system.log
+        #expect(log.firstIndex(of: "job compress")! < log.firstIndex { $0.hasPrefix("start ") }!)
+        let entry = try #require(try StateStore(layout: host.layout).history(limit: 1).first)
+        #expect(entry.hooks?.map(\.point) == ["after_release", "after_release", "before_switch", "after_switch"])
+        #expect(entry.hooks?.first?.output == ["ran collect"])
+        #expect(host.outcome?.hooks?.count == 4)
+    }
+
+    @Test func aFailingBeforeSwitchHookAbortsBeforeAnyTrafficMoves() async throws {
+        let host = try Host()
+        #expect(try await host.deploy("1.0.0") == 0)
+        let site = host.read(host.layout.nginxSiteFile)
+        host.hooks = HostHooks(beforeSwitch: [Hook(command: "refuse", timeoutMs: 2000)])
+        host.system.jobResults["refuse"] = CommandResult(status: 1, output: "not today", errorOutput: "")
+        #expect(try await host.deploy("2.0.0") != 0)
+        #expect(host.outcome?.result == .rolledBack)
+        #expect(host.outcome?.message == "the before_switch hook 'refuse' exited with status 1: not today")
+        #expect(host.read(host.layout.nginxSiteFile) == site)
+        #expect(!host.system.active.contains("hello.production.web@green.service"))
+        let entry = try #require(try StateStore(layout: host.layout).history(limit: 1).first)
+        #expect(entry.result == .rolledBack)
+        #expect(entry.hooks?.first?.status == 1)
+    }
+
+    @Test func aFailingAfterSwitchHookIsAWarningTheReleaseServes() async throws {
+        let host = try Host()
+        host.hooks = HostHooks(afterSwitch: [Hook(command: "warm")])
+        host.system.jobResults["warm"] = CommandResult(status: 2, output: "", errorOutput: "cache down")
+        #expect(try await host.deploy("1.0.0") == 0)
+        #expect(host.outcome?.result == .deployed)
+        #expect(host.warnings.contains { $0.contains("the after_switch hook 'warm' exited with status 2: cache down") })
+    }
+
+    @Test func withoutChecksOrHooksTheGateStepsAreSkipped() async throws {
+        let host = try Host()
+        #expect(try await host.deploy("1.0.0") == 0)
+        for name in ["after-release", "smoke", "before-switch", "after-switch"] {
+            #expect(host.stepLines.contains("\(name) skipped"))
+        }
+        #expect(host.system.jobs.isEmpty)
+    }
+}
+
+@Suite struct SmokeJudgeTests {
+    static func answer(_ status: Int, _ body: String, ms: Int = 5) -> HTTPProbe.Answer {
+        HTTPProbe.Answer(result: .status(status, reason: "X"), body: Array(body.utf8), milliseconds: ms)
+    }
+
+    @Test func statusBodyJSONAndLatencyAreEachChecked() {
+        var check = SmokeCheck(path: "/api", contains: "ok")
+        #expect(SmokeGate.judge(check, Self.answer(200, "all ok")) == nil)
+        #expect(SmokeGate.judge(check, Self.answer(503, "down")) == "expected status 200, got 503 X")
+        #expect(SmokeGate.judge(check, Self.answer(200, "fine")) == "expected the body to contain \"ok\", got \"fine\"")
+        check = SmokeCheck(path: "/api", json: [JSONExpectation(field: "db.ready", value: .bool(true)),
+                                               JSONExpectation(field: "items.1", value: .number(2))])
+        #expect(SmokeGate.judge(check, Self.answer(200, #"{"db": {"ready": true}, "items": [1, 2]}"#)) == nil)
+        #expect(SmokeGate.judge(check, Self.answer(200, #"{"db": {"ready": false}, "items": [1, 2]}"#))
+            == "expected JSON field db.ready to be true, got false")
+        #expect(SmokeGate.judge(check, Self.answer(200, #"{"items": [1, 2]}"#))
+            == "expected JSON field db.ready to be true, the body has no such field")
+        #expect(SmokeGate.judge(check, Self.answer(200, "<html>")) == "expected a JSON body, got \"<html>\"")
+        check = SmokeCheck(path: "/", maxLatencyMs: 100)
+        #expect(SmokeGate.judge(check, Self.answer(200, "", ms: 101)) == "expected an answer within 100 ms, it took 101 ms")
+        #expect(SmokeGate.judge(check, HTTPProbe.Answer(result: .refused, body: [], milliseconds: 1))
+            == "expected status 200, got connection refused (after 1 ms)")
+    }
+
+    @Test func aRealAnswerIsSplitIntoStatusAndBody() {
+        let reply = Array("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nhello\r\n\r\nworld".utf8)
+        let end = HTTPProbe.headerEnd(reply)
+        #expect(end.map { String(decoding: reply[$0...], as: UTF8.self) } == "hello\r\n\r\nworld")
+    }
+}
