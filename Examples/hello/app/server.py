@@ -8,7 +8,9 @@ has, and exits — the graceful shutdown Berth's drain relies on.
 Knobs for tests: HELLO_FAIL_HEALTH=1 makes `/health` answer 503 forever (a release that must never
 receive traffic); HELLO_START_DELAY (seconds, or a START_DELAY file in the release) delays readiness;
 `/slow/<seconds>` answers like `/` after that long (at most 60 s): a long request held open while
-nginx drains.
+nginx drains. `/smoke` answers 200 {"status": "ok"}, or 500 when the release has a FAIL_SMOKE file
+(a release that is healthy but must fail its smoke test). With a LOG_REQUESTS file in the release,
+every request is appended (slot, path, User-Agent) to media/requests-<version>.log.
 """
 import http.server
 import json
@@ -34,6 +36,9 @@ def read_version():
 VERSION = read_version()
 PORT = int(os.environ.get("PORT", "8000"))
 FAIL_HEALTH = os.environ.get("HELLO_FAIL_HEALTH") == "1" or os.path.exists(os.path.join(HERE, "FAIL_HEALTH"))
+FAIL_SMOKE = os.path.exists(os.path.join(HERE, "FAIL_SMOKE"))
+LOG_REQUESTS = os.path.exists(os.path.join(HERE, "LOG_REQUESTS"))
+LOG_LOCK = threading.Lock()
 STARTED = time.time()
 
 
@@ -47,7 +52,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def do_GET(self):
-        if self.path == "/health":
+        if LOG_REQUESTS:
+            with LOG_LOCK, open(os.path.join(HERE, "media", f"requests-{VERSION}.log"), "a") as log:
+                slot = os.environ.get("BERTH_SLOT", "")
+                log.write(f"{slot} {self.path} {self.headers.get('User-Agent', '-')}\n")
+        if self.path == "/smoke":
+            if FAIL_SMOKE:
+                self.reply(500, {"status": "broken", "version": VERSION})
+            else:
+                self.reply(200, {"status": "ok", "version": VERSION})
+        elif self.path == "/health":
             if FAIL_HEALTH:
                 self.reply(503, {"status": "unhealthy", "version": VERSION})
             else:
