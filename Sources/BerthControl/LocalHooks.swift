@@ -27,16 +27,13 @@ public enum LocalHooks {
             }
             let elapsed = started.duration(to: .now).components
             let ms = Int(elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000)
-            let text = result.stdout + (result.stdout.isEmpty || result.stderr.isEmpty ? "" : "\n") + result.stderr
-            let lines = text.split(whereSeparator: \.isNewline).map { String($0.prefix(300)) }.filter { !$0.isEmpty }
+            let lines = HookRun.lastLines(stdout: result.stdout, stderr: result.stderr, count: HookRun.outputLines)
             outcome.runs.append(HookRun(point: point.rawValue, command: hook.command, status: result.status, ms: ms,
-                                        output: Array(lines.suffix(HookRun.outputLines))))
+                                        output: lines))
             guard result.status == 0 else {
-                let how = result.status == LocalHookCommand.timedOutStatus
-                    ? "ran longer than its time limit of \(SystemdUnit.timeSpan(milliseconds: hook.timeoutMs)) and was stopped"
-                    : "exited with status \(result.status)"
-                let said = lines.suffix(3).joined(separator: " / ")
-                outcome.failure = "the \(point.rawValue) hook '\(hook.command)' \(how)" + (said.isEmpty ? "" : ": \(said)")
+                let how = HookRun.failure(status: result.status, timedOut: result.status == LocalHookCommand.timedOutStatus,
+                                          timeoutMs: hook.timeoutMs, said: Array(lines.suffix(3)))
+                outcome.failure = "the \(point.rawValue) hook '\(hook.command)' \(how)"
                 return outcome
             }
         }

@@ -100,17 +100,13 @@ enum JobFacts {
          EnvVar(name: "BERTH_SLOT", value: slot.rawValue)]
     }
 
-    /// "exited with status 3: <last lines>" or "ran longer than its time limit of 5 s".
+    /// "exited with status 3: <last lines>" or "ran longer than its time limit of 5s and was stopped".
     static func failure(_ result: CommandResult, timeoutMs: Int, ms: Int) -> String {
-        let said = lastLines(result, count: 5)
-        let how = ms >= timeoutMs ? "ran longer than its time limit of \(SystemdUnit.timeSpan(milliseconds: timeoutMs)) and was stopped"
-            : "exited with status \(result.status)"
-        return said.isEmpty ? how : "\(how): \(said.joined(separator: " / "))"
+        HookRun.failure(status: result.status, timedOut: ms >= timeoutMs, timeoutMs: timeoutMs,
+                        said: lastLines(result, count: 5))
     }
 
-    /// The last lines a job printed (stdout and stderr), trimmed.
     static func lastLines(_ result: CommandResult, count: Int) -> [String] {
-        let text = result.output + (result.output.isEmpty || result.errorOutput.isEmpty ? "" : "\n") + result.errorOutput
-        return Array(text.split(whereSeparator: \.isNewline).map { String($0.prefix(300)) }.filter { !$0.isEmpty }.suffix(count))
+        HookRun.lastLines(stdout: result.output, stderr: result.errorOutput, count: count)
     }
 }

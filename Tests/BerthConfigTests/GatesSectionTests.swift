@@ -81,7 +81,7 @@ import Testing
         #expect(hooks.afterRelease == [Hook(command: "python3 manage.py collectstatic --noinput"),
                                        Hook(command: "./compress", timeoutMs: 120_000, user: "root")])
         #expect(hooks.afterDeploy.map(\.command) == ["./tell", "./log"])
-        #expect(hooks.onHosts == HostHooks(afterRelease: hooks.afterRelease))
+        #expect(hooks.onHosts == HooksConfig(afterRelease: hooks.afterRelease))
     }
 
     @Test func unknownPointsAndLocalUsersAreErrors() {
@@ -91,7 +91,7 @@ import Testing
         ])
     }
 
-    @Test func plansCarryTheHostHooksAndTheSmokeChecks() throws {
+    @Test func plansCarryTheHooksConfigAndTheSmokeChecks() throws {
         let app = try config(top: """
             hooks:
               before_deploy: ./local
@@ -108,7 +108,7 @@ import Testing
         let host = try #require(app.hosts.first)
         let plan = try planner.deployPlan(env: "production", host: host, release: ReleaseRef(id: "a", label: "a", createdAt: ""),
                                           settings: [], requestedBy: Requester(user: "u", machine: "m", pid: 1, command: "c"))
-        #expect(plan.hooks == HostHooks(beforeSwitch: [Hook(command: "./remote")]))
+        #expect(plan.hooks == HooksConfig(beforeSwitch: [Hook(command: "./remote")]))
         #expect(plan.services.first?.smoke == [SmokeCheck(command: "./selfcheck")])
     }
 }

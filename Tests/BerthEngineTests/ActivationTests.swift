@@ -17,7 +17,7 @@ final class Host {
     var catchUp: CatchUpSource?
     var fault: EngineFault?
     var proxy: ProxyConfig? = Samples.proxy
-    var hooks: HostHooks?
+    var hooks: HooksConfig?
 
     /// `sharing` another app environment's host: the same root, systemd and nginx directories.
     init(app: String = "hello", env: String = "production", sharing other: Host? = nil) throws {

@@ -42,7 +42,7 @@ import Testing
 
     @Test func hooksRunInOrderAroundTheSwitchAndTheirOutputIsInTheHistory() async throws {
         let host = try Host()
-        host.hooks = HostHooks(afterRelease: [Hook(command: "collect"), Hook(command: "compress")],
+        host.hooks = HooksConfig(afterRelease: [Hook(command: "collect"), Hook(command: "compress")],
                                beforeSwitch: [Hook(command: "check --deploy")], afterSwitch: [Hook(command: "warm")])
         #expect(try await host.deploy("1.0.0") == 0)
         #expect(host.system.log.filter { $0.hasPrefix("job ") } == ["job collect", "job compress", "job check --deploy", "job warm"])
@@ -64,7 +64,7 @@ import Testing
         let host = try Host()
         #expect(try await host.deploy("1.0.0") == 0)
         let site = host.read(host.layout.nginxSiteFile)
-        host.hooks = HostHooks(beforeSwitch: [Hook(command: "refuse", timeoutMs: 2000)])
+        host.hooks = HooksConfig(beforeSwitch: [Hook(command: "refuse", timeoutMs: 2000)])
         host.system.jobResults["refuse"] = CommandResult(status: 1, output: "not today", errorOutput: "")
         #expect(try await host.deploy("2.0.0") != 0)
         #expect(host.outcome?.result == .rolledBack)
@@ -78,7 +78,7 @@ import Testing
 
     @Test func aFailingAfterSwitchHookIsAWarningTheReleaseServes() async throws {
         let host = try Host()
-        host.hooks = HostHooks(afterSwitch: [Hook(command: "warm")])
+        host.hooks = HooksConfig(afterSwitch: [Hook(command: "warm")])
         host.system.jobResults["warm"] = CommandResult(status: 2, output: "", errorOutput: "cache down")
         #expect(try await host.deploy("1.0.0") == 0)
         #expect(host.outcome?.result == .deployed)

@@ -165,15 +165,23 @@ public enum HookPoint: String, Codable, Sendable, CaseIterable {
     public var onHost: Bool { step != nil }
 }
 
-/// `hooks:` — the commands of each point, in file order.
+/// `hooks:` — the commands of each point, in file order. A plan carries the same value with only
+/// the host points filled (`onHosts`).
 public struct HooksConfig: Codable, Sendable, Equatable {
-    public var beforeDeploy: [Hook] = []
-    public var afterRelease: [Hook] = []
-    public var beforeSwitch: [Hook] = []
-    public var afterSwitch: [Hook] = []
-    public var afterDeploy: [Hook] = []
+    public var beforeDeploy: [Hook]
+    public var afterRelease: [Hook]
+    public var beforeSwitch: [Hook]
+    public var afterSwitch: [Hook]
+    public var afterDeploy: [Hook]
 
-    public init() {}
+    public init(beforeDeploy: [Hook] = [], afterRelease: [Hook] = [], beforeSwitch: [Hook] = [],
+                afterSwitch: [Hook] = [], afterDeploy: [Hook] = []) {
+        self.beforeDeploy = beforeDeploy
+        self.afterRelease = afterRelease
+        self.beforeSwitch = beforeSwitch
+        self.afterSwitch = afterSwitch
+        self.afterDeploy = afterDeploy
+    }
 
     public subscript(point: HookPoint) -> [Hook] {
         get {
@@ -196,35 +204,12 @@ public struct HooksConfig: Codable, Sendable, Equatable {
         }
     }
 
-    /// The host hooks only, as a plan carries them; nil when there are none.
-    public var onHosts: HostHooks? {
-        let host = HostHooks(afterRelease: afterRelease, beforeSwitch: beforeSwitch, afterSwitch: afterSwitch)
+    /// The host hooks only, as a plan carries them (the deploying machine's points empty); nil
+    /// when there are none.
+    public var onHosts: HooksConfig? {
+        let host = HooksConfig(afterRelease: afterRelease, beforeSwitch: beforeSwitch, afterSwitch: afterSwitch)
         return host.isEmpty ? nil : host
     }
 
     public var isEmpty: Bool { HookPoint.allCases.allSatisfy { self[$0].isEmpty } }
-}
-
-/// The hooks a host runs during its activation.
-public struct HostHooks: Codable, Sendable, Equatable {
-    public var afterRelease: [Hook]
-    public var beforeSwitch: [Hook]
-    public var afterSwitch: [Hook]
-
-    public init(afterRelease: [Hook] = [], beforeSwitch: [Hook] = [], afterSwitch: [Hook] = []) {
-        self.afterRelease = afterRelease
-        self.beforeSwitch = beforeSwitch
-        self.afterSwitch = afterSwitch
-    }
-
-    public subscript(point: HookPoint) -> [Hook] {
-        switch point {
-        case .afterRelease: afterRelease
-        case .beforeSwitch: beforeSwitch
-        case .afterSwitch: afterSwitch
-        case .beforeDeploy, .afterDeploy: []
-        }
-    }
-
-    public var isEmpty: Bool { afterRelease.isEmpty && beforeSwitch.isEmpty && afterSwitch.isEmpty }
 }

@@ -41,7 +41,7 @@ public struct DeployPlan: Codable, Sendable, Equatable {
     /// Where this host catches up from after being off; nil: the app has no `release_store`.
     public var catchUp: CatchUpSource?
     /// Hooks run on this host during the activation; nil: none.
-    public var hooks: HostHooks?
+    public var hooks: HooksConfig?
 
     public init(kind: Kind, app: String, env: String, host: String, release: ReleaseRef?,
                 services: [ServicePlan], proxy: ProxyConfig?, environment: [EnvVar], keepReleases: Int,

@@ -278,3 +278,20 @@ public struct HookRun: Codable, Sendable, Equatable {
         self.output = output
     }
 }
+
+extension HookRun {
+    /// The last `count` non-empty lines of what a job printed (stdout, then stderr), each cut to
+    /// 300 characters: what history keeps and messages quote.
+    public static func lastLines(stdout: String, stderr: String, count: Int) -> [String] {
+        let text = stdout + (stdout.isEmpty || stderr.isEmpty ? "" : "\n") + stderr
+        return Array(text.split(whereSeparator: \.isNewline).map { String($0.prefix(300)) }.filter { !$0.isEmpty }.suffix(count))
+    }
+
+    /// How a failed job ended, with what it said last: "exited with status 3: a / b" or "ran longer
+    /// than its time limit of 5s and was stopped".
+    public static func failure(status: Int32, timedOut: Bool, timeoutMs: Int, said: [String]) -> String {
+        let how = timedOut ? "ran longer than its time limit of \(SystemdUnit.timeSpan(milliseconds: timeoutMs)) and was stopped"
+            : "exited with status \(status)"
+        return said.isEmpty ? how : "\(how): \(said.joined(separator: " / "))"
+    }
+}

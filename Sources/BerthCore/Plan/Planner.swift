@@ -61,23 +61,23 @@ public struct Planner: Sendable {
     /// (`KnownHostKeys`), pinned in every host's catch-up settings.
     public func deployPlan(env envName: String, host: HostConfig, release: ReleaseRef, settings: [EnvVar],
                            requestedBy: Requester, storeHostKeys: [String] = []) throws(PlanError) -> DeployPlan {
-        let env = try environment(envName)
-        var plan = DeployPlan(kind: .deploy, app: app.name, env: env.name, host: host.name, release: release,
-                              services: services(on: host, env: env), proxy: proxy(on: host, env: env),
-                              environment: settings, keepReleases: app.release.keep,
-                              sharedDirs: app.release.shared, requestedBy: requestedBy,
-                              catchUp: catchUpSource(storeHostKeys: storeHostKeys))
-        plan.hooks = app.hooks.onHosts
-        return plan
+        try plan(.deploy, env: envName, host: host, release: release, settings: settings, requestedBy: requestedBy,
+                 storeHostKeys: storeHostKeys)
     }
 
     /// A rollback re-activates a kept release with the services recorded in the host's manifest;
     /// the plan still carries today's env file and proxy so the switch renders the same nginx site.
     public func rollbackPlan(env envName: String, host: HostConfig, to release: String?, settings: [EnvVar],
                              requestedBy: Requester, storeHostKeys: [String] = []) throws(PlanError) -> DeployPlan {
+        try plan(.rollback, env: envName, host: host, release: release.map { ReleaseRef(id: $0, label: $0, createdAt: "") },
+                 settings: settings, requestedBy: requestedBy, storeHostKeys: storeHostKeys)
+    }
+
+    /// A deploy or rollback plan: the same services, routing, settings and hooks either way.
+    private func plan(_ kind: DeployPlan.Kind, env envName: String, host: HostConfig, release: ReleaseRef?, settings: [EnvVar],
+                      requestedBy: Requester, storeHostKeys: [String]) throws(PlanError) -> DeployPlan {
         let env = try environment(envName)
-        let target = release.map { ReleaseRef(id: $0, label: $0, createdAt: "") }
-        var plan = DeployPlan(kind: .rollback, app: app.name, env: env.name, host: host.name, release: target,
+        var plan = DeployPlan(kind: kind, app: app.name, env: env.name, host: host.name, release: release,
                               services: services(on: host, env: env), proxy: proxy(on: host, env: env),
                               environment: settings, keepReleases: app.release.keep,
                               sharedDirs: app.release.shared, requestedBy: requestedBy,
