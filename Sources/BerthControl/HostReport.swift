@@ -8,7 +8,8 @@ public struct HostReport: Codable, Sendable, Equatable {
         case deployed
         /// The host already ran the release.
         case unchanged
-        /// The new release failed before the switch; the previous one still serves.
+        /// The new release failed before the switch, or its watch window switched traffic back
+        /// after it; the previous one serves.
         case rolledBack = "rolled-back"
         /// The command failed (see `message`).
         case failed

@@ -49,9 +49,10 @@ public final class ReleaseActivation {
         ("before-switch", "nothing: the hooks ran before any traffic moved"),
         ("intent", "the new slot's boot links and the intent record are removed"),
         ("switch", "the previous site is written back and nginx reloaded"),
-        // From here on the new release serves and nothing is undone.
+        // From here on the new release serves; only a failed watch window switches back.
         ("after-switch", "never undone (a failing hook is a warning)"),
         ("drain", "never undone"),
+        ("watch", "traffic goes back to the previous slot, which still runs, and the new slot is undone as before the switch"),
         ("stop-old", "never undone"),
         ("record", "never undone (a failure leaves the intent for the next deploy to finish)"),
         ("prune", "never undone"),
@@ -92,6 +93,8 @@ public final class ReleaseActivation {
         var enabled: [String] = []
         var enabledSlot: Slot?
         var intent = false
+        /// The site file before the switch (inner nil: there was none), for a switch back.
+        var previousSite: String??
     }
 
     public init(plan: DeployPlan, system: any SystemControl, events: any EventSink, settings: EngineSettings = EngineSettings()) {
@@ -251,6 +254,19 @@ public final class ReleaseActivation {
         } else {
             await skippedStep("drain")
         }
+        if let watch = plan.watch, previous != nil, activeSlot != nil {
+            do {
+                try await step("watch") { () throws(StepFailure) in
+                    var window = WatchWindow(plan: plan, system: system)
+                    window.probe = settings.healthProbe
+                    if let reason = await window.run(watch, services: services, slot: slot) { throw StepFailure(reason) }
+                }
+            } catch {
+                return await switchBack(error.message, target: target, previous: previous, activeSlot: activeSlot)
+            }
+        } else {
+            await skippedStep("watch")
+        }
         await step("stop-old") {
             await stopOld(manifest, activeSlot: activeSlot, services: services, slot: slot)
             let names = (manifest?.services ?? []).map(\.name) + services.map(\.name)
@@ -288,6 +304,39 @@ public final class ReleaseActivation {
         events.emit(EngineEvent(event: .outcome, outcome: withHooks(DeployOutcome(
             result: .deployed, release: target.id, previousRelease: previous?.id, slot: slot, steps: timings))))
         return EngineExit.ok
+    }
+
+    /// After a failed watch window: nginx routes to the previous slot again (it never stopped),
+    /// its old workers drain, and the new slot is undone as if it had failed before the switch.
+    /// History records an automatic rollback with the reason.
+    private func switchBack(_ reason: String, target: ReleaseRef, previous: ReleaseRef?, activeSlot: Slot?) async -> Int32 {
+        let mask = SecretMask(plan.environment)
+        let back = "release \(ReleaseRef.shortID(target.id)) failed its watch window (\(reason))"
+        do {
+            if case let .some(site) = undo.previousSite, let drain = try await nginx.apply(site) {
+                if await !nginx.drain(drain, limitMilliseconds: settings.drainLimitMilliseconds) {
+                    warn("nginx's old workers still ran \(settings.drainLimitMilliseconds / 1000) s after switching back; stopping the new slot anyway.")
+                }
+            }
+        } catch {
+            // The new release still serves: its records stay as the intent says, for the next deploy.
+            let outcome = DeployOutcome(result: .failed, release: target.id, previousRelease: previous?.id, slot: activeSlot?.other,
+                                        message: mask.apply("\(back), and switching back failed: \(error.message) The new release still serves; deploy again or roll back."),
+                                        steps: timings)
+            try? store.append(historyEntry(target, outcome))
+            events.emit(EngineEvent(event: .outcome, outcome: withHooks(outcome)))
+            return EngineExit.failed
+        }
+        await putBack()
+        var outcome = DeployOutcome(result: .rolledBack, release: target.id, previousRelease: previous?.id, slot: activeSlot,
+                                    message: mask.apply("\(back); traffic was switched back to \(previous.map(\.label) ?? "the previous release") in the \(activeSlot?.rawValue ?? "previous") slot."),
+                                    steps: timings)
+        outcome.switchedBack = true
+        var entry = historyEntry(target, outcome)
+        entry.switchedBack = true
+        try? store.append(entry)
+        events.emit(EngineEvent(event: .outcome, outcome: withHooks(outcome)))
+        return EngineExit.failed
     }
 
     // MARK: Repair
@@ -525,9 +574,11 @@ public final class ReleaseActivation {
     private func writeIntent(_ release: ReleaseRef, slot: Slot, services: [ServicePlan], previous: ReleaseRef?,
                              previousSlot: Slot?, previousServices: [ServicePlan], site: String?) throws(StepFailure) {
         do {
+            let previousSite = try Files.readString(layout.nginxSiteFile)
+            undo.previousSite = .some(previousSite)
             let intent = SwitchIntent(kind: plan.kind, release: release, slot: slot, services: services,
                                       previousRelease: previous, previousSlot: previousSlot, previousServices: previousServices,
-                                      previousSite: try Files.readString(layout.nginxSiteFile), site: site,
+                                      previousSite: previousSite, site: site,
                                       requestedBy: plan.requestedBy, startedAt: startedAt)
             let json = (try? EngineJSON.encodeLine(intent)) ?? "{}"
             undo.intent = true

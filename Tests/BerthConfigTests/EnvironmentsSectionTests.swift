@@ -91,7 +91,7 @@ import Testing
     @Test func unknownKeysSuggestTheClosest() {
         #expect(problems(top: "environments:\n  production:\n    hosts: [web1]\n    envfile: .env\n    vars: {}\n") == [
             "berth.yml:4:5: unknown key 'envfile' in environment 'production'; did you mean 'env_file'?",
-            "berth.yml:5:5: unknown key 'vars' in environment 'production'; allowed keys: hosts, env_file, port_offset, proxy, rollout",
+            "berth.yml:5:5: unknown key 'vars' in environment 'production'; allowed keys: hosts, env_file, port_offset, proxy, rollout, watch",
         ])
         #expect(problems(top: "environments:\n  production:\n    hosts: [web1]\n    proxy: {listn: 80}\n") == [
             "berth.yml:4:13: unknown key 'listn' in the proxy of environment 'production'; did you mean 'listen'?",

@@ -112,3 +112,40 @@ import Testing
         #expect(plan.services.first?.smoke == [SmokeCheck(command: "./selfcheck")])
     }
 }
+
+@Suite struct WatchSectionTests {
+    @Test func aDurationOrAMappingAndAnEnvironmentCanTurnItOff() throws {
+        let short = try config(top: "watch: 30s\n")
+        #expect(short.watch == WatchConfig(durationMs: 30_000, intervalMs: 1_000, failures: 3))
+        let app = try config(top: """
+            watch: {for: 2m, interval: 2s, failures: 5}
+            environments:
+              production:
+                hosts: [web1]
+              staging:
+                hosts: [web1]
+                port_offset: 100
+                watch: false
+              canary:
+                hosts: [web1]
+                port_offset: 200
+                watch: 10s
+            """)
+        #expect(app.watch == WatchConfig(durationMs: 120_000, intervalMs: 2_000, failures: 5))
+        let planner = Planner(app: app)
+        #expect(planner.watch(in: try planner.environment("production")) == app.watch)
+        #expect(planner.watch(in: try planner.environment("staging")) == nil)
+        #expect(planner.watch(in: try planner.environment("canary")) == WatchConfig(durationMs: 10_000))
+    }
+
+    @Test func badValuesSayWhatAndWhere() {
+        #expect(problems(top: "watch: false\n") == [
+            "berth.yml:1:8: 'watch' takes a duration such as 30s (leave it out for no watch window)",
+        ])
+        #expect(problems(top: "watch: {for: 1s, interval: 2s, failures: 0, every: 1s}\n") == [
+            "berth.yml:1:28: the watch interval (2000 ms) is longer than the window (1000 ms); make it shorter",
+            "berth.yml:1:42: 'failures' must be between 1 and 100, found 0",
+            "berth.yml:1:45: unknown key 'every' in watch; allowed keys: for, interval, failures",
+        ])
+    }
+}

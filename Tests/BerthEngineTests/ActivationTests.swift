@@ -18,6 +18,7 @@ final class Host {
     var fault: EngineFault?
     var proxy: ProxyConfig? = Samples.proxy
     var hooks: HooksConfig?
+    var watch: WatchConfig?
 
     /// `sharing` another app environment's host: the same root, systemd and nginx directories.
     init(app: String = "hello", env: String = "production", sharing other: Host? = nil) throws {
@@ -63,6 +64,7 @@ final class Host {
                               requestedBy: Samples.requester, root: layout.root, systemdDir: layout.systemdDir,
                               nginxDir: layout.nginxDir, catchUp: catchUp)
         plan.hooks = hooks
+        plan.watch = watch
         return plan
     }
 
@@ -106,7 +108,7 @@ final class Host {
         #expect(try await host.deploy("1.0.0") == 0)
         #expect(host.stepLines == ["lock done", "release done", "env done", "units done", "after-release skipped",
                                    "start done", "health done", "smoke skipped", "before-switch skipped", "intent done",
-                                   "switch done", "after-switch skipped", "drain done", "stop-old done", "record done",
+                                   "switch done", "after-switch skipped", "drain done", "watch skipped", "stop-old done", "record done",
                                    "prune done"])
         #expect(host.events.events.contains { $0.event == .releaseNeeded && $0.present == false })
         let outcome = try #require(host.outcome)
@@ -114,7 +116,7 @@ final class Host {
         #expect(outcome.slot == .blue)
         #expect(outcome.previousRelease == nil)
         // Timings are kept for the steps that ran: all but the gates this app has none of.
-        let gates: Set = ["after-release", "smoke", "before-switch", "after-switch"]
+        let gates: Set = ["after-release", "smoke", "before-switch", "after-switch", "watch"]
         #expect(outcome.steps.map(\.step) == ReleaseActivation.stepNames.filter { !gates.contains($0) })
 
         let layout = host.layout

@@ -35,7 +35,16 @@ final class FakeSystem: SystemControl {
         units.map { active.contains($0) ? "active" : crashing.contains($0) ? "failed" : "inactive" }
     }
 
+    /// Units that crash once `runState` has been asked about them this many times (a release
+    /// that fails a while after it passed its health check).
+    var failsAfterStateChecks: [String: Int] = [:]
+    private var stateChecks: [String: Int] = [:]
+
     func runState(_ unit: String) async -> UnitRunState {
+        stateChecks[unit, default: 0] += 1
+        if let limit = failsAfterStateChecks[unit], stateChecks[unit]! > limit {
+            return UnitRunState(activeState: "failed", subState: "failed", result: "signal")
+        }
         if crashing.contains(unit) { return UnitRunState(activeState: "failed", subState: "failed", result: "exit-code") }
         return UnitRunState(activeState: active.contains(unit) ? "active" : "inactive")
     }

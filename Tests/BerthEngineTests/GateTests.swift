@@ -95,6 +95,86 @@ import Testing
     }
 }
 
+/// The watch window after the switch, in whole activations with `FakeSystem`.
+@Suite struct WatchTests {
+    static let green = "hello.production.web@green.service"
+    static let blue = "hello.production.web@blue.service"
+
+    @Test func aReleaseThatFailsInTheWindowIsSwitchedBackToTheStillRunningOldSlot() async throws {
+        let host = try Host()
+        #expect(try await host.deploy("1.0.0") == 0)
+        let site = host.read(host.layout.nginxSiteFile)
+        let unit = host.read(host.layout.templateUnitFile(service: "web"))
+        host.watch = WatchConfig(durationMs: 2_000, intervalMs: 10, failures: 2)
+        // The health gate asks once; the watch window's rounds see it dead.
+        host.system.failsAfterStateChecks[Self.green] = 1
+        #expect(try await host.deploy("2.0.0") != 0)
+        let outcome = try #require(host.outcome)
+        #expect(outcome.result == .rolledBack)
+        #expect(outcome.switchedBack == true)
+        #expect(outcome.message?.hasPrefix("release \(ReleaseRef.shortID(host.id("2.0.0"))) failed its watch window (the watch window saw 2 failed round(s) of checks in a row") == true)
+        #expect(outcome.message?.contains("\(Self.green) is failed (signal)") == true)
+        #expect(outcome.message?.hasSuffix("traffic was switched back to 1.0.0 in the blue slot.") == true)
+        let lines = host.stepLines
+        #expect(lines.contains("switch done") && lines.contains("watch failed"))
+        #expect(!lines.contains { $0.hasPrefix("stop-old") || $0.hasPrefix("record") })
+        #expect(host.read(host.layout.nginxSiteFile) == site)
+        #expect(host.read(host.layout.templateUnitFile(service: "web")) == unit)
+        #expect(host.system.active.contains(Self.blue))
+        #expect(!host.system.active.contains(Self.green))
+        #expect(!FileManager.default.fileExists(atPath: host.layout.intentFile))
+        #expect(try host.manifest()?.current?.id == host.id("1.0.0"))
+        let entry = try #require(try StateStore(layout: host.layout).history(limit: 1).first)
+        #expect(entry.result == .rolledBack && entry.switchedBack == true)
+        #expect(entry.steps.map(\.step).contains("watch"))
+        // The next deploy finds a host in order: nothing to repair.
+        host.system.failsAfterStateChecks = [:]
+        host.watch = nil
+        #expect(try await host.deploy("3.0.0") == 0)
+        #expect(!host.warnings.contains { $0.contains("repair") })
+    }
+
+    @Test func aReleaseThatKeepsRunningPassesTheWindowAndOnlyThenIsTheOldSlotStopped() async throws {
+        let host = try Host()
+        #expect(try await host.deploy("1.0.0") == 0)
+        host.watch = WatchConfig(durationMs: 60, intervalMs: 10, failures: 2)
+        #expect(try await host.deploy("2.0.0") == 0)
+        #expect(host.outcome?.result == .deployed && host.outcome?.switchedBack == nil)
+        let lines = host.stepLines
+        let order = ["switch done", "drain done", "watch done", "stop-old done", "record done"]
+        #expect(order.allSatisfy(lines.contains))
+        #expect(order.map { lines.firstIndex(of: $0)! } == order.map { lines.firstIndex(of: $0)! }.sorted())
+        let watched = try #require(host.outcome?.steps.first { $0.step == "watch" })
+        #expect(watched.ms >= 60)
+        #expect(!host.system.active.contains(Self.blue))
+    }
+
+    @Test func aFirstDeployHasNothingToSwitchBackToSoItIsNotWatched() async throws {
+        let host = try Host()
+        host.watch = WatchConfig(durationMs: 5_000)
+        #expect(try await host.deploy("1.0.0") == 0)
+        #expect(host.stepLines.contains("watch skipped"))
+    }
+
+    @Test func routedServicesAreCheckedThroughNginxOthersOnTheirSlotPort() {
+        let health = HealthCheck(path: "/health", intervalMs: 50, timeoutMs: 700, attempts: 3)
+        let web = ServicePlan(name: "web", command: "x", port: 8000, health: health, proxied: true, stopTimeoutMs: 1000)
+        let api = ServicePlan(name: "api", command: "x", port: 8010, health: health, proxied: false, stopTimeoutMs: 1000)
+        let worker = ServicePlan(name: "worker", command: "x", port: nil, health: nil, proxied: false, stopTimeoutMs: 1000)
+        let plan = DeployPlan(kind: .deploy, app: "hello", env: "production", host: "h1", release: nil,
+                              services: [web, api, worker],
+                              proxy: ProxyConfig(listen: 8080, sites: [ProxySite(domains: ["hello.test", "www.hello.test"], service: "web")]),
+                              environment: [], keepReleases: 5, sharedDirs: [], requestedBy: Samples.requester)
+        #expect(WatchWindow.checks(plan: plan, services: plan.services, slot: .green) == [
+            .throughNginx(service: "web", port: 8080, host: "hello.test", path: "/health", timeoutMs: 700),
+            .direct(service: "api", port: 8011, path: "/health", timeoutMs: 700),
+            .running(unit: "hello.production.web@green.service"),
+            .running(unit: "hello.production.api@green.service"),
+            .running(unit: "hello.production.worker@green.service"),
+        ])
+    }
+}
+
 @Suite struct SmokeJudgeTests {
     static func answer(_ status: Int, _ body: String, ms: Int = 5) -> HTTPProbe.Answer {
         HTTPProbe.Answer(result: .status(status, reason: "X"), body: Array(body.utf8), milliseconds: ms)

@@ -3,7 +3,7 @@ import BerthCore
 /// The whole app file: reads every section, then checks what sections say about each other
 /// (roles, host names, routed services, ports, unit names).
 struct AppFileSection {
-    static let keys = ["app", "release", "hosts", "services", "proxy", "rollout", "notify", "release_store", "environments", "hooks"]
+    static let keys = ["app", "release", "hosts", "services", "proxy", "rollout", "notify", "release_store", "environments", "hooks", "watch"]
     static let required = "app, release, hosts, services and environments"
     /// `<app>.<env>.<service>` prefixes unit names (`...@green.service`); longer is not sane to read.
     static let maxUnitPrefix = 64
@@ -17,6 +17,7 @@ struct AppFileSection {
     private(set) var notify: NotifySection?
     private(set) var releaseStore: ReleaseStoreSection?
     private(set) var hooks: HooksConfig?
+    private(set) var watch: WatchConfig?
     private(set) var environments: EnvironmentsSection?
     /// Where `environments:` is written: unknown environment names asked for later point here.
     private(set) var environmentsLocation: SourceLocation
@@ -57,6 +58,11 @@ struct AppFileSection {
         }
         if let node = fields.optional("hooks") {
             hooks = diagnostics.check { () throws(ConfigError) in try HooksSection(node, diagnostics).hooks }
+        }
+        if let node = fields.optional("watch") {
+            watch = diagnostics.check { () throws(ConfigError) in
+                try WatchSection(node, context: "in watch", allowsOff: false, diagnostics).config
+            }
         }
         if let node = fields.optional("environments") { environmentsLocation = node.location }
         environments = diagnostics.check { () throws(ConfigError) in
@@ -244,12 +250,13 @@ struct AppFileSection {
             environments: environments?.environments.map { section in
                 EnvironmentConfig(name: section.name, hosts: section.hosts.map(\.name),
                                   envFiles: section.envFiles.map(\.path), portOffset: section.portOffset,
-                                  proxy: section.proxy?.config, rollout: section.rollout?.config)
+                                  proxy: section.proxy?.config, rollout: section.rollout?.config, watch: section.watch)
             } ?? [],
             rollout: rollout?.config,
             notify: notify?.config,
             releaseStore: releaseStore?.config)
         config.hooks = hooks ?? HooksConfig()
+        config.watch = watch
         return config
     }
 

@@ -22,7 +22,7 @@ struct EnvironmentsSection {
 
 /// One environment under `environments:`.
 struct EnvironmentSection {
-    static let keys = ["hosts", "env_file", "port_offset", "proxy", "rollout"]
+    static let keys = ["hosts", "env_file", "port_offset", "proxy", "rollout", "watch"]
 
     let name: String
     /// The environment's key (`production:`).
@@ -34,6 +34,7 @@ struct EnvironmentSection {
     private(set) var portOffsetNode: ConfigNode?
     private(set) var proxy: ProxySection?
     private(set) var rollout: RolloutSection?
+    private(set) var watch: WatchConfig?
 
     init(_ entry: NamedEntry, _ diagnostics: Diagnostics) throws(ConfigError) {
         name = entry.name
@@ -58,6 +59,11 @@ struct EnvironmentSection {
         if let node = fields.optional("rollout") {
             rollout = diagnostics.check { () throws(ConfigError) in
                 try RolloutSection(node, context: "in the rollout of environment '\(entry.name)'", diagnostics)
+            }
+        }
+        if let node = fields.optional("watch") {
+            watch = diagnostics.check { () throws(ConfigError) in
+                try WatchSection(node, context: "in the watch of environment '\(entry.name)'", allowsOff: true, diagnostics).config
             }
         }
     }

@@ -21,6 +21,8 @@ public struct AppConfig: Codable, Sendable, Equatable {
     public var releaseStore: ReleaseStoreConfig?
     /// Commands run at named points of a deploy (`hooks:`).
     public var hooks = HooksConfig()
+    /// The watch window after the switch (`watch:`); nil: none.
+    public var watch: WatchConfig?
 
     public init(name: String, release: ReleaseConfig, hosts: [HostConfig], services: [ServiceConfig],
                 proxy: ProxyConfig, environments: [EnvironmentConfig], rollout: RolloutConfig? = nil,
@@ -192,15 +194,18 @@ public struct EnvironmentConfig: Codable, Sendable, Equatable {
     public var proxy: ProxyConfig?
     /// Replaces the top-level rollout for this environment.
     public var rollout: RolloutConfig?
+    /// Replaces the top-level watch window for this environment (`WatchConfig.off`: none).
+    public var watch: WatchConfig?
 
     public init(name: String, hosts: [String], envFiles: [String] = [], portOffset: Int = 0, proxy: ProxyConfig? = nil,
-                rollout: RolloutConfig? = nil) {
+                rollout: RolloutConfig? = nil, watch: WatchConfig? = nil) {
         self.name = name
         self.hosts = hosts
         self.envFiles = envFiles
         self.portOffset = portOffset
         self.proxy = proxy
         self.rollout = rollout
+        self.watch = watch
     }
 }
 

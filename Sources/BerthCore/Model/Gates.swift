@@ -213,3 +213,26 @@ public struct HooksConfig: Codable, Sendable, Equatable {
 
     public var isEmpty: Bool { HookPoint.allCases.allSatisfy { self[$0].isEmpty } }
 }
+
+/// `watch:` — after the switch, the new release keeps being checked through nginx for a while,
+/// with the old slot still running; enough failures in a row switch traffic back to it.
+public struct WatchConfig: Codable, Sendable, Equatable {
+    /// How long the window lasts; 0: no watch (an environment's `watch: false`).
+    public var durationMs: Int
+    /// Time between two rounds of checks.
+    public var intervalMs: Int
+    /// Failed rounds in a row that switch back.
+    public var failures: Int
+
+    public static let defaultIntervalMs = 1_000
+    public static let defaultFailures = 3
+
+    public init(durationMs: Int, intervalMs: Int = Self.defaultIntervalMs, failures: Int = Self.defaultFailures) {
+        self.durationMs = durationMs
+        self.intervalMs = intervalMs
+        self.failures = failures
+    }
+
+    public static let off = WatchConfig(durationMs: 0)
+    public var isOff: Bool { durationMs == 0 }
+}

@@ -42,6 +42,8 @@ public struct DeployPlan: Codable, Sendable, Equatable {
     public var catchUp: CatchUpSource?
     /// Hooks run on this host during the activation; nil: none.
     public var hooks: HooksConfig?
+    /// The watch window after the switch; nil: none.
+    public var watch: WatchConfig?
 
     public init(kind: Kind, app: String, env: String, host: String, release: ReleaseRef?,
                 services: [ServicePlan], proxy: ProxyConfig?, environment: [EnvVar], keepReleases: Int,

@@ -24,7 +24,7 @@ public enum EngineCommand: String, Codable, Sendable, CaseIterable {
 /// The engine's `ReleaseActivation.steps` says what a failure undoes at each.
 public enum ActivationSteps {
     public static let names = ["lock", "release", "env", "units", "after-release", "start", "health", "smoke",
-                               "before-switch", "intent", "switch", "after-switch", "drain", "stop-old", "record",
+                               "before-switch", "intent", "switch", "after-switch", "drain", "watch", "stop-old", "record",
                                "prune"]
 }
 
@@ -150,6 +150,9 @@ public struct DeployOutcome: Codable, Sendable, Equatable {
     public var steps: [StepTiming]
     /// The hooks this host ran, in order; nil when it ran none.
     public var hooks: [HookRun]?
+    /// true when the new release had served and the watch window switched traffic back to the
+    /// previous one (result `rolled-back`); nil otherwise.
+    public var switchedBack: Bool?
 
     public init(result: Result, release: String?, previousRelease: String?, slot: Slot?, message: String? = nil,
                 journal: [String]? = nil, steps: [StepTiming]) {
@@ -210,6 +213,8 @@ public struct HistoryEntry: Codable, Sendable, Equatable {
     public var steps: [StepTiming]
     /// The hooks the activation ran, in order, with their output; nil when it ran none.
     public var hooks: [HookRun]?
+    /// true for an automatic rollback by the watch window, after the new release had served.
+    public var switchedBack: Bool?
 
     public init(kind: DeployPlan.Kind, release: ReleaseRef?, previousRelease: String?, result: DeployOutcome.Result,
                 message: String?, requestedBy: Requester, startedAt: String, finishedAt: String, steps: [StepTiming]) {

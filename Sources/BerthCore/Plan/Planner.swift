@@ -30,6 +30,12 @@ public struct Planner: Sendable {
         try environment(env).rollout ?? app.rollout
     }
 
+    /// The watch window that applies to an environment: its own, else the app's (nil: none).
+    public func watch(in env: EnvironmentConfig) -> WatchConfig? {
+        let watch = env.watch ?? app.watch
+        return watch?.isOff == false ? watch : nil
+    }
+
     /// The environment's hosts in deploy batches; one batch without a rollout.
     public func batches(in env: String) throws(PlanError) -> [[HostConfig]] {
         let hosts = try hosts(in: env)
@@ -83,6 +89,7 @@ public struct Planner: Sendable {
                               sharedDirs: app.release.shared, requestedBy: requestedBy,
                               catchUp: catchUpSource(storeHostKeys: storeHostKeys))
         plan.hooks = app.hooks.onHosts
+        plan.watch = watch(in: env)
         return plan
     }
 

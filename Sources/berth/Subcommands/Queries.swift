@@ -155,7 +155,7 @@ struct History: AsyncParsableCommand {
                 for entry in history.entries ?? [] {
                     let ms = entry.steps.reduce(0) { $0 + $1.ms }
                     rows.append([entry.finishedAt, entry.kind.rawValue, entry.release.map { ReleaseRef.shortID($0.id) } ?? "-", entry.release?.label ?? "-",
-                                 entry.result.rawValue, "\(entry.requestedBy.user)@\(entry.requestedBy.machine)", "\(ms) ms"])
+                                 entry.result.rawValue + (entry.switchedBack == true ? " (watch)" : ""), "\(entry.requestedBy.user)@\(entry.requestedBy.machine)", "\(ms) ms"])
                 }
                 for row in table(rows) { Printer.shared.line("  " + row) }
             }
