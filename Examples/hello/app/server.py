@@ -9,7 +9,9 @@ Knobs for tests: HELLO_FAIL_HEALTH=1 makes `/health` answer 503 forever (a relea
 receive traffic); HELLO_START_DELAY (seconds, or a START_DELAY file in the release) delays readiness;
 `/slow/<seconds>` answers like `/` after that long (at most 60 s): a long request held open while
 nginx drains. `/smoke` answers 200 {"status": "ok"}, or 500 when the release has a FAIL_SMOKE file
-(a release that is healthy but must fail its smoke test). With a LOG_REQUESTS file in the release,
+(a release that is healthy but must fail its smoke test). With a FAIL_HEALTH_AFTER file (seconds),
+`/health` answers 503 once the process has run that long, while every other path keeps serving (a
+release that passes its health gate and goes bad later). With a LOG_REQUESTS file in the release,
 every request is appended (slot, path, User-Agent) to media/requests-<version>.log.
 """
 import http.server
@@ -37,6 +39,15 @@ VERSION = read_version()
 PORT = int(os.environ.get("PORT", "8000"))
 FAIL_HEALTH = os.environ.get("HELLO_FAIL_HEALTH") == "1" or os.path.exists(os.path.join(HERE, "FAIL_HEALTH"))
 FAIL_SMOKE = os.path.exists(os.path.join(HERE, "FAIL_SMOKE"))
+def read_seconds(name):
+    try:
+        with open(os.path.join(HERE, name)) as f:
+            return float(f.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+FAIL_HEALTH_AFTER = read_seconds("FAIL_HEALTH_AFTER")
 LOG_REQUESTS = os.path.exists(os.path.join(HERE, "LOG_REQUESTS"))
 LOG_LOCK = threading.Lock()
 STARTED = time.time()
@@ -62,7 +73,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             else:
                 self.reply(200, {"status": "ok", "version": VERSION})
         elif self.path == "/health":
-            if FAIL_HEALTH:
+            late = FAIL_HEALTH_AFTER is not None and time.time() - STARTED > FAIL_HEALTH_AFTER
+            if FAIL_HEALTH or late:
                 self.reply(503, {"status": "unhealthy", "version": VERSION})
             else:
                 self.reply(200, {"status": "ok", "version": VERSION})
