@@ -38,6 +38,8 @@ public struct HostReport: Codable, Sendable, Equatable {
     public var sentRelease: Bool
     /// The rollout batch (1-based) the host was in, when the deploy ran in batches.
     public var batch: Int?
+    /// The host commands it ran (hooks, the migration), with their output; nil: none.
+    public var hooks: [HookRun]?
 
     public init(host: String, state: State, batch: Int? = nil, release: String? = nil, previousRelease: String? = nil,
                 message: String? = nil, journal: [String]? = nil, steps: [StepTiming] = [], totalMs: Int = 0,
@@ -68,6 +70,7 @@ public struct HostReport: Codable, Sendable, Equatable {
             report.message = outcome.message
             report.journal = outcome.journal
             report.steps = outcome.steps
+            report.hooks = outcome.hooks
             switch outcome.result {
             case .deployed: report.state = .deployed
             case .unchanged: report.state = .unchanged

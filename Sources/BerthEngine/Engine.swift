@@ -37,6 +37,10 @@ public struct Engine {
             let plan = try decode(DeployPlan.self, from: input, what: "a deploy plan", command: command)
             try PlanCheck.validate(plan, command: command)
             return await ReleaseActivation(plan: plan, system: system, events: events, settings: settings).run()
+        case .migrateRollback:
+            let plan = try decode(DeployPlan.self, from: input, what: "a migrate-rollback plan", command: command)
+            try PlanCheck.validate(plan, command: command)
+            return await MigrationRollback(plan: plan, system: system, events: events).run()
         case .status, .history, .lockStatus, .lockRelease:
             let query = try decode(StateQuery.self, from: input, what: "a state query", command: command)
             try PlanCheck.validate(query)

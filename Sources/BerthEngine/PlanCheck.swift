@@ -5,7 +5,7 @@ import BerthCore
 /// config checks should make these failures impossible; the engine does not rely on it.
 public enum PlanCheck {
     public static func validate(_ plan: DeployPlan, command: EngineCommand) throws(EngineError) {
-        try validate(plan, kind: command == .rollback ? .rollback : .deploy)
+        try validate(plan, kind: command == .rollback ? .rollback : command == .migrateRollback ? .migrateRollback : .deploy)
     }
 
     /// Checks a plan that must be of `expected` kind (`catch-up` plans come from the release store).
@@ -33,11 +33,20 @@ public enum PlanCheck {
             guard !release.id.isEmpty, !release.id.contains(where: { $0 == "/" || $0.isNewline }) else {
                 throw fail("the release to roll back to must be an id or a label, not '\(release.id)'")
             }
-        } else if plan.kind != .rollback {
+        } else if plan.kind != .rollback, plan.kind != .migrateRollback {
             throw fail("a \(plan.kind.rawValue) needs a release")
         }
+        if let migrate = plan.migrate {
+            guard !migrate.command.unicodeScalars.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\0" }),
+                  migrate.timeoutMs > 0 else { throw fail("the migration needs a command on one line and a positive timeout") }
+            if let user = migrate.user, !ServiceSandbox.isUserName(user) {
+                throw fail("the migration has user '\(user)'; a user name is lowercase letters, digits, '_' or '-', at most 32 characters")
+            }
+        } else if plan.kind == .migrateRollback {
+            throw fail("a migrate-rollback plan needs the migrate_rollback command")
+        }
         guard plan.keepReleases >= 1 else { throw fail("keepReleases must be at least 1, not \(plan.keepReleases)") }
-        guard !plan.services.isEmpty || plan.kind == .rollback else { throw fail("there are no services to run on this host") }
+        guard !plan.services.isEmpty || plan.kind == .rollback || plan.kind == .migrateRollback else { throw fail("there are no services to run on this host") }
 
         var names: Set<String> = []
         var ports: [Int: String] = [:]

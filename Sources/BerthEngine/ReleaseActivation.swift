@@ -42,6 +42,7 @@ public final class ReleaseActivation {
         ("release", "nothing: releases are content-addressed and kept"),
         ("env", "the previous env file is written back"),
         ("units", "the previous unit files are written back and systemd reloaded"),
+        ("migrate", "nothing automatic: a migration that failed is left to the database's own transaction (PostgreSQL undoes a failed Django or sqlx migration); one that passed stays, for `berth migrate rollback` to undo"),
         ("after-release", "nothing: the hooks ran in the new release, which is kept (what they changed elsewhere is theirs to undo)"),
         ("start", "the new slot is stopped"),
         ("health", "nothing: it only checks"),
@@ -197,6 +198,16 @@ public final class ReleaseActivation {
             }
             try await step("units") { () throws(StepFailure) in
                 try await installUnits(services, slot: slot, release: target.id)
+            }
+            if let migration = plan.migrate {
+                try await step("migrate") { () throws(StepFailure) in
+                    let (run, failure) = await HookSteps(plan: plan, system: system, stamp: jobStamp)
+                        .run(migration, named: "migrate", unitWord: "migrate", slot: slot, release: target.id)
+                    hookRuns.append(run)
+                    if let failure { throw failure }
+                }
+            } else {
+                await skippedStep("migrate")
             }
             try await hooks(.afterRelease, slot: slot, release: target.id)
             try await step("start") { () throws(StepFailure) in

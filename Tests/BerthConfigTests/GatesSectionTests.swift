@@ -149,3 +149,69 @@ import Testing
         ])
     }
 }
+
+@Suite struct MigrateSectionTests {
+    @Test func aCommandOrAMappingWithItsRollback() throws {
+        let short = try config(top: "migrate: python3 manage.py migrate --noinput\n")
+        #expect(short.migrate == MigrateConfig(run: Hook(command: "python3 manage.py migrate --noinput", timeoutMs: 600_000)))
+        let app = try config(top: """
+            migrate:
+              command: sqlx migrate run
+              role: web
+              timeout: 2m
+              user: root
+            migrate_rollback: sqlx migrate revert --target-version "$BERTH_MIGRATE_TARGET"
+            hosts:
+              web1:
+                address: 10.0.0.5
+                roles: [web]
+              web2:
+                address: 10.0.0.6
+                roles: [web]
+              jobs:
+                address: 10.0.0.7
+                roles: [jobs]
+            services:
+              web:
+                command: python3 server.py
+                role: web
+                port: 8000
+              queue:
+                command: python3 worker.py
+                role: jobs
+            environments:
+              production:
+                hosts: [jobs, web2, web1]
+            """)
+        #expect(app.migrate == MigrateConfig(run: Hook(command: "sqlx migrate run", timeoutMs: 120_000, user: "root"), role: "web",
+                                             rollback: Hook(command: #"sqlx migrate revert --target-version "$BERTH_MIGRATE_TARGET""#,
+                                                            timeoutMs: 600_000)))
+        let planner = Planner(app: app)
+        #expect(try planner.migrationHosts(in: "production").map(\.name) == ["web2", "web1"])
+        let requester = Requester(user: "u", machine: "m", pid: 1, command: "berth")
+        let release = ReleaseRef(id: String(repeating: "a", count: 64), label: "1", createdAt: "")
+        let host = try #require(app.host(named: "web2"))
+        let plan = try planner.deployPlan(env: "production", host: host, release: release, settings: [], requestedBy: requester)
+        #expect(plan.migrate == nil, "only the host the deploying machine picks migrates")
+        #expect(planner.migrating(plan).migrate == app.migrate?.run)
+        #expect(try planner.publishRequest(env: "production", release: release, settings: [], keys: [], requestedBy: requester) == nil,
+                "no release store here")
+        let undo = try #require(try planner.migrateRollbackPlan(env: "production", host: host, target: "20240101", settings: [],
+                                                                requestedBy: requester))
+        #expect(undo.kind == .migrateRollback && undo.migrate == app.migrate?.rollback && undo.migrateTarget == "20240101")
+        #expect(undo.release == nil && undo.hooks == nil && undo.catchUp == nil)
+    }
+
+    @Test func badValuesSayWhatAndWhere() {
+        #expect(problems(top: "migrate_rollback: undo\n") == [
+            "berth.yml:1:1: 'migrate_rollback' undoes what 'migrate' does, and there is no 'migrate'; add 'migrate' or remove 'migrate_rollback'",
+        ])
+        #expect(problems(top: "migrate: {command: run, role: db}\n") == [
+            "berth.yml:1:31: no host of environment 'production' has role 'db', where the migration runs; give one of its hosts that role or set 'role' in migrate",
+        ])
+        #expect(problems(top: "migrate: {run: x}\n") == [
+            "berth.yml:1:10: missing required key 'command' in migrate",
+            "berth.yml:1:11: unknown key 'run' in migrate; allowed keys: command, role, timeout, user",
+        ])
+    }
+}

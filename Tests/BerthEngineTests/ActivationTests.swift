@@ -19,6 +19,7 @@ final class Host {
     var proxy: ProxyConfig? = Samples.proxy
     var hooks: HooksConfig?
     var watch: WatchConfig?
+    var migrate: Hook?
 
     /// `sharing` another app environment's host: the same root, systemd and nginx directories.
     init(app: String = "hello", env: String = "production", sharing other: Host? = nil) throws {
@@ -65,6 +66,7 @@ final class Host {
                               nginxDir: layout.nginxDir, catchUp: catchUp)
         plan.hooks = hooks
         plan.watch = watch
+        plan.migrate = migrate
         return plan
     }
 
@@ -106,7 +108,7 @@ final class Host {
     @Test func firstDeployStartsBlueAndRecordsEverything() async throws {
         let host = try Host()
         #expect(try await host.deploy("1.0.0") == 0)
-        #expect(host.stepLines == ["lock done", "release done", "env done", "units done", "after-release skipped",
+        #expect(host.stepLines == ["lock done", "release done", "env done", "units done", "migrate skipped", "after-release skipped",
                                    "start done", "health done", "smoke skipped", "before-switch skipped", "intent done",
                                    "switch done", "after-switch skipped", "drain done", "watch skipped", "stop-old done", "record done",
                                    "prune done"])
@@ -116,7 +118,7 @@ final class Host {
         #expect(outcome.slot == .blue)
         #expect(outcome.previousRelease == nil)
         // Timings are kept for the steps that ran: all but the gates this app has none of.
-        let gates: Set = ["after-release", "smoke", "before-switch", "after-switch", "watch"]
+        let gates: Set = ["migrate", "after-release", "smoke", "before-switch", "after-switch", "watch"]
         #expect(outcome.steps.map(\.step) == ReleaseActivation.stepNames.filter { !gates.contains($0) })
 
         let layout = host.layout

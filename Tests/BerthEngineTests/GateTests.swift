@@ -95,6 +95,66 @@ import Testing
     }
 }
 
+/// The migration step and `migrate-rollback`, with `FakeSystem`.
+@Suite struct MigrationTests {
+    @Test func theMigrationRunsInTheNewReleaseBeforeItStartsAndAFailureLeavesTheOldOneServing() async throws {
+        let host = try Host()
+        host.migrate = Hook(command: "python3 manage.py migrate", timeoutMs: 60_000)
+        #expect(try await host.deploy("1.0.0") == 0)
+        let job = try #require(host.system.jobs.first)
+        #expect(job.workingDirectory == host.layout.releaseDir(host.id("1.0.0")))
+        #expect(job.user == host.layout.serviceUser && job.timeoutMs == 60_000)
+        #expect(job.environmentFiles == [host.layout.envFile])
+        #expect(job.unit.hasPrefix("hello.production.migrate-"))
+        let log = host.system.log
+        #expect(log.firstIndex(of: "job python3 manage.py migrate")! < log.firstIndex { $0.hasPrefix("start ") }!)
+        #expect(host.stepLines.contains("migrate done"))
+        #expect(host.outcome?.hooks?.map(\.point) == ["migrate"])
+
+        let site = host.read(host.layout.nginxSiteFile)
+        host.system.jobResults["python3 manage.py migrate"] = CommandResult(
+            status: 1, output: "Applying notes.0003_broken...", errorOutput: "django.db.utils.ProgrammingError: column exists")
+        #expect(try await host.deploy("2.0.0") != 0)
+        #expect(host.outcome?.result == .rolledBack)
+        #expect(host.outcome?.message == "the migration 'python3 manage.py migrate' exited with status 1: Applying notes.0003_broken... / django.db.utils.ProgrammingError: column exists")
+        #expect(host.stepLines.contains("migrate failed"))
+        #expect(!host.stepLines.contains { $0.hasPrefix("start") })
+        #expect(host.read(host.layout.nginxSiteFile) == site)
+        #expect(try host.manifest()?.current?.id == host.id("1.0.0"))
+        let entry = try #require(try StateStore(layout: host.layout).history(limit: 1).first)
+        #expect(entry.hooks?.first?.point == "migrate" && entry.hooks?.first?.status == 1)
+    }
+
+    @Test func migrateRollbackRunsInTheServingReleaseWithTheTargetAndChangesNothingElse() async throws {
+        let host = try Host()
+        #expect(try await host.deploy("1.0.0") == 0)
+        let before = host.system.log.count
+        var plan = host.plan(.migrateRollback, nil)
+        plan.migrate = Hook(command: "python3 manage.py migrate notes \"$BERTH_MIGRATE_TARGET\"", timeoutMs: 10_000)
+        plan.migrateTarget = "0001"
+        #expect(try await host.run(.migrateRollback, plan) == 0)
+        let job = try #require(host.system.jobs.last)
+        #expect(job.workingDirectory == host.layout.releaseDir(host.id("1.0.0")))
+        #expect(job.facts.contains(EnvVar(name: "BERTH_MIGRATE_TARGET", value: "0001")))
+        #expect(job.unit.hasPrefix("hello.production.migrate-rollback-"))
+        #expect(host.system.log[before...].allSatisfy { $0.hasPrefix("job ") }, "only the job may run: \(host.system.log[before...])")
+        #expect(host.outcome?.result == .unchanged)
+        let entry = try #require(try StateStore(layout: host.layout).history(limit: 1).first)
+        #expect(entry.kind == .migrateRollback && entry.hooks?.first?.point == "migrate_rollback")
+
+        host.system.jobResults[plan.migrate!.command] = CommandResult(status: 2, output: "", errorOutput: "no such migration")
+        #expect(try await host.run(.migrateRollback, plan) != 0)
+        #expect(host.outcome?.result == .failed)
+        #expect(host.outcome?.message?.contains("no such migration") == true)
+    }
+
+    @Test func aMigrateRollbackPlanWithoutItsCommandIsRefused() async throws {
+        let host = try Host()
+        #expect(try await host.deploy("1.0.0") == 0)
+        #expect(try await host.run(.migrateRollback, host.plan(.migrateRollback, nil)) == 2)
+    }
+}
+
 /// The watch window after the switch, in whole activations with `FakeSystem`.
 @Suite struct WatchTests {
     static let green = "hello.production.web@green.service"

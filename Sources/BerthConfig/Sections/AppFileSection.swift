@@ -3,7 +3,7 @@ import BerthCore
 /// The whole app file: reads every section, then checks what sections say about each other
 /// (roles, host names, routed services, ports, unit names).
 struct AppFileSection {
-    static let keys = ["app", "release", "hosts", "services", "proxy", "rollout", "notify", "release_store", "environments", "hooks", "watch"]
+    static let keys = ["app", "release", "hosts", "services", "proxy", "rollout", "notify", "release_store", "environments", "hooks", "watch", "migrate", "migrate_rollback"]
     static let required = "app, release, hosts, services and environments"
     /// `<app>.<env>.<service>` prefixes unit names (`...@green.service`); longer is not sane to read.
     static let maxUnitPrefix = 64
@@ -18,6 +18,7 @@ struct AppFileSection {
     private(set) var releaseStore: ReleaseStoreSection?
     private(set) var hooks: HooksConfig?
     private(set) var watch: WatchConfig?
+    private(set) var migrate: MigrateSection?
     private(set) var environments: EnvironmentsSection?
     /// Where `environments:` is written: unknown environment names asked for later point here.
     private(set) var environmentsLocation: SourceLocation
@@ -64,12 +65,20 @@ struct AppFileSection {
                 try WatchSection(node, context: "in watch", allowsOff: false, diagnostics).config
             }
         }
+        if let node = fields.optional("migrate") {
+            migrate = diagnostics.check { () throws(ConfigError) in
+                try MigrateSection(node, rollback: fields.optional("migrate_rollback"), diagnostics)
+            }
+        } else if let node = fields.keyNode("migrate_rollback") {
+            diagnostics.add(node.location, "'migrate_rollback' undoes what 'migrate' does, and there is no 'migrate'; add 'migrate' or remove 'migrate_rollback'")
+        }
         if let node = fields.optional("environments") { environmentsLocation = node.location }
         environments = diagnostics.check { () throws(ConfigError) in
             try EnvironmentsSection(fields.required("environments"), diagnostics)
         }
 
         checkRoles(diagnostics)
+        checkMigrationRole(diagnostics)
         checkEnvironmentHosts(diagnostics)
         checkRoutes(diagnostics)
         checkServicePorts(diagnostics)
@@ -90,6 +99,21 @@ struct AppFileSection {
             guard let node = service.roleNode, !roles.contains(service.config.role) else { continue }
             let hint = Suggestion.hint(for: service.config.role, in: roles, listing: "roles")
             diagnostics.add(node.location, "no host has role '\(service.config.role)'; \(hint)")
+        }
+    }
+
+    /// Every environment has a host of the migration's role.
+    private func checkMigrationRole(_ diagnostics: Diagnostics) {
+        guard let migrate, let hosts, hosts.rolesKnown, let environments else { return }
+        guard let role = migrate.config.role ?? services?.services.first?.config.role else { return }
+        let location = migrate.roleNode?.location
+        for environment in environments.environments {
+            let names = Set(environment.hosts.map(\.name))
+            let holders = hosts.hosts.filter { names.contains($0.config.name) && $0.config.roles.contains(role) }
+            guard holders.isEmpty, !names.isEmpty else { continue }
+            diagnostics.add(location ?? environment.nameNode.location,
+                            "no host of environment '\(environment.name)' has role '\(role)', where the migration runs; "
+                                + "give one of its hosts that role or set 'role' in migrate")
         }
     }
 
@@ -257,6 +281,7 @@ struct AppFileSection {
             releaseStore: releaseStore?.config)
         config.hooks = hooks ?? HooksConfig()
         config.watch = watch
+        config.migrate = migrate?.config
         return config
     }
 

@@ -23,6 +23,8 @@ public struct AppConfig: Codable, Sendable, Equatable {
     public var hooks = HooksConfig()
     /// The watch window after the switch (`watch:`); nil: none.
     public var watch: WatchConfig?
+    /// The schema migration of every deploy (`migrate:`, `migrate_rollback:`); nil: none.
+    public var migrate: MigrateConfig?
 
     public init(name: String, release: ReleaseConfig, hosts: [HostConfig], services: [ServiceConfig],
                 proxy: ProxyConfig, environments: [EnvironmentConfig], rollout: RolloutConfig? = nil,

@@ -236,3 +236,23 @@ public struct WatchConfig: Codable, Sendable, Equatable {
     public static let off = WatchConfig(durationMs: 0)
     public var isOff: Bool { durationMs == 0 }
 }
+
+/// `migrate:` and `migrate_rollback:` — the schema migration a deploy runs once per environment,
+/// on one host of `role`, in the new release before any host switches; and the command
+/// `berth migrate rollback [TARGET]` runs in the current release.
+public struct MigrateConfig: Codable, Sendable, Equatable {
+    public static let defaultTimeoutMs = 600_000
+
+    public var run: Hook
+    /// The role whose first reachable host (in the environment's order) migrates; nil: the role
+    /// of the first service.
+    public var role: String?
+    /// `migrate_rollback:`; nil: none. `BERTH_MIGRATE_TARGET` holds the TARGET asked for.
+    public var rollback: Hook?
+
+    public init(run: Hook, role: String? = nil, rollback: Hook? = nil) {
+        self.run = run
+        self.role = role
+        self.rollback = rollback
+    }
+}

@@ -14,6 +14,9 @@ public struct DeployPlan: Codable, Sendable, Equatable {
         /// Not a plan: the history entry of an activation that found the host's records lagging
         /// behind what serves (after a crash) and rewrote them from the host's own truth.
         case repair
+        /// Run the app's `migrate_rollback` command in the current release (`migrate`, with
+        /// `migrateTarget`); nothing else changes.
+        case migrateRollback = "migrate-rollback"
     }
 
     public var schema: Int
@@ -44,6 +47,12 @@ public struct DeployPlan: Codable, Sendable, Equatable {
     public var hooks: HooksConfig?
     /// The watch window after the switch; nil: none.
     public var watch: WatchConfig?
+    /// The migration this host runs in the new release (step `migrate`): set on one host of the
+    /// environment per deploy, never in plans kept for catch-up. In a `migrate-rollback` plan,
+    /// the `migrate_rollback` command.
+    public var migrate: Hook?
+    /// What `berth migrate rollback TARGET` asked for (`BERTH_MIGRATE_TARGET`); nil: none given.
+    public var migrateTarget: String?
 
     public init(kind: Kind, app: String, env: String, host: String, release: ReleaseRef?,
                 services: [ServicePlan], proxy: ProxyConfig?, environment: [EnvVar], keepReleases: Int,

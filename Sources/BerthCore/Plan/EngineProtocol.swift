@@ -18,12 +18,15 @@ public enum EngineCommand: String, Codable, Sendable, CaseIterable {
     case publish
     /// On the release store host: the environment's desired state (`StoreQuery`).
     case storeStatus = "store-status"
+    /// Runs the app's `migrate_rollback` command in the current release (a `DeployPlan` of kind
+    /// `migrate-rollback`).
+    case migrateRollback = "migrate-rollback"
 }
 
 /// The steps of an activation (deploy, rollback, catch-up), in order, as `step` events name them.
 /// The engine's `ReleaseActivation.steps` says what a failure undoes at each.
 public enum ActivationSteps {
-    public static let names = ["lock", "release", "env", "units", "after-release", "start", "health", "smoke",
+    public static let names = ["lock", "release", "env", "units", "migrate", "after-release", "start", "health", "smoke",
                                "before-switch", "intent", "switch", "after-switch", "drain", "watch", "stop-old", "record",
                                "prune"]
 }

@@ -93,6 +93,41 @@ public struct Planner: Sendable {
         return plan
     }
 
+    /// The role whose host runs the migration: `migrate.role`, else the first service's; nil
+    /// without `migrate:`.
+    public var migrationRole: String? {
+        app.migrate.map { $0.role ?? app.services.first?.role ?? "" }
+    }
+
+    /// The environment's hosts that may run the migration, in the environment's order: the first
+    /// reachable one does. Empty without `migrate:`.
+    public func migrationHosts(in env: String) throws(PlanError) -> [HostConfig] {
+        guard let role = migrationRole else { return [] }
+        return try hosts(in: env).filter { $0.roles.contains(role) }
+    }
+
+    /// `plan` with the migration added: it runs on that host, in step `migrate`.
+    public func migrating(_ plan: DeployPlan) -> DeployPlan {
+        var plan = plan
+        plan.migrate = app.migrate?.run
+        return plan
+    }
+
+    /// A plan that runs `migrate_rollback` in the host's current release, with `target` as
+    /// `BERTH_MIGRATE_TARGET`; nil when the app file has no `migrate_rollback`.
+    public func migrateRollbackPlan(env envName: String, host: HostConfig, target: String?, settings: [EnvVar],
+                                    requestedBy: Requester) throws(PlanError) -> DeployPlan? {
+        guard let rollback = app.migrate?.rollback else { return nil }
+        var plan = try plan(.migrateRollback, env: envName, host: host, release: nil, settings: settings,
+                            requestedBy: requestedBy, storeHostKeys: [])
+        plan.hooks = nil
+        plan.watch = nil
+        plan.catchUp = nil
+        plan.migrate = rollback
+        plan.migrateTarget = target
+        return plan
+    }
+
     /// Where hosts catch up from: the `release_store` host as the hosts reach it (nil without one).
     public func catchUpSource(storeHostKeys: [String] = []) -> CatchUpSource? {
         guard let store = app.releaseStore, let host = app.host(named: store.host) else { return nil }

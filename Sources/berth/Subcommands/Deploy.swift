@@ -81,10 +81,24 @@ struct Deploy: AsyncParsableCommand {
     private func rollout(context: CommandContext, plans: [String: DeployPlan], archive: ReleaseArchive,
                          engine: EngineBinary, progress: any Progress) async -> [HostRun] {
         let batches = (try? context.planner.batches(in: context.env.name)) ?? [context.hosts]
-        let wanted = Set(context.hosts.map(\.name))
+        var wanted = Set(context.hosts.map(\.name))
         let rollout = try? context.planner.rollout(in: context.env.name)
         var results: [HostRun] = []
         var failures = 0
+        if let role = context.planner.migrationRole {
+            let (runs, migrated) = await migrate(role: role, context: context, plans: plans, archive: archive, engine: engine,
+                                                 progress: progress)
+            results += runs
+            wanted.subtract(runs.map(\.report.host))
+            guard migrated else {
+                let why = runs.last.map { "the migration on \($0.report.host) failed" } ?? "no host of role '\(role)' is in this deploy to run the migration"
+                for host in context.hosts where wanted.contains(host.name) {
+                    results.append(HostRun(report: HostReport(host: host.name, state: .notStarted,
+                                                              message: "not started: \(why); it keeps its release."), status: 0))
+                }
+                return results
+            }
+        }
         for (index, batch) in batches.map({ $0.filter { wanted.contains($0.name) } }).filter({ !$0.isEmpty }).enumerated() {
             if failures > (rollout?.maxFailures ?? Int.max) {
                 for host in batch {
@@ -110,5 +124,27 @@ struct Deploy: AsyncParsableCommand {
             }
         }
         return results
+    }
+
+    /// The migration runs once, on the first reachable host of its role (in the environment's
+    /// order), as part of that host's deploy; every other host starts only after it switched.
+    /// Offline hosts of the role are passed over. Returns the runs and whether a host migrated.
+    private func migrate(role: String, context: CommandContext, plans: [String: DeployPlan], archive: ReleaseArchive,
+                         engine: EngineBinary, progress: any Progress) async -> ([HostRun], Bool) {
+        let wanted = Set(context.hosts.map(\.name))
+        let candidates = ((try? context.planner.migrationHosts(in: context.env.name)) ?? []).filter { wanted.contains($0.name) }
+        var runs: [HostRun] = []
+        for host in candidates {
+            progress.headline("migrating on \(host.name) (role \(role)) before the other hosts")
+            var migrating = plans
+            migrating[host.name] = context.planner.migrating(plans[host.name]!)
+            let run = await context.with(hosts: [host])
+                .activate(.deploy, plans: migrating, archive: archive.path, engine: engine, parallel: 1, progress: progress)
+            runs += run
+            guard let report = run.first?.report else { continue }
+            if [.skipped, .unreachable].contains(report.state) { continue }
+            return (runs, !report.isFailure)
+        }
+        return (runs, false)
     }
 }
