@@ -8,6 +8,13 @@ public struct AppWorkspace: Sendable {
     /// The `server_name` nginx routes to the web service.
     public let domain: String
 
+    /// An app folder a test prepared itself (e.g. a copy of another example).
+    public init(directory: String, appName: String, domain: String) {
+        self.directory = directory
+        self.appName = appName
+        self.domain = domain
+    }
+
     /// Copies Examples/hello and writes a berth.yml for `appName` on the given hosts (ssh aliases),
     /// with one environment (`environment`, reading `.env.production`). Hosts in `optional` may be
     /// offline during a deploy.

@@ -179,8 +179,8 @@ extension Integration {
 
 /// `curl` through a host's nginx.
 enum Curl {
-    static func version(_ address: String, host: String) throws -> String? {
-        let output = try RunningProcess.start(["curl", "-s", "--max-time", "5", "-H", "Host: \(host)", "http://\(address)/"]).wait()
+    static func version(_ address: String, host: String, path: String = "/") throws -> String? {
+        let output = try RunningProcess.start(["curl", "-s", "--max-time", "5", "-H", "Host: \(host)", "http://\(address)\(path)"]).wait()
         let json = try? JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any]
         return json?["version"] as? String
     }
