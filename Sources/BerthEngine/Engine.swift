@@ -37,6 +37,11 @@ public struct Engine {
             let plan = try decode(DeployPlan.self, from: input, what: "a deploy plan", command: command)
             try PlanCheck.validate(plan, command: command)
             return await ReleaseActivation(plan: plan, system: system, events: events, settings: settings).run()
+        case .preflight:
+            let plan = try decode(DeployPlan.self, from: input, what: "a deploy plan", command: command)
+            try PlanCheck.validate(plan, command: command)
+            events.emit(EngineEvent(event: .preflight, findings: await PreflightRun(plan: plan, system: system).findings()))
+            return EngineExit.ok
         case .migrateRollback:
             let plan = try decode(DeployPlan.self, from: input, what: "a migrate-rollback plan", command: command)
             try PlanCheck.validate(plan, command: command)

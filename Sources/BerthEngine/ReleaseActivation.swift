@@ -684,6 +684,7 @@ public final class ReleaseActivation {
                                  message: outcome.message, requestedBy: plan.requestedBy, startedAt: startedAt,
                                  finishedAt: Timestamp.now(), steps: outcome.steps)
         entry.hooks = hookRuns.isEmpty ? nil : hookRuns
+        entry.forced = plan.forced
         return entry
     }
 

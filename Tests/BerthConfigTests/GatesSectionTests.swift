@@ -215,3 +215,21 @@ import Testing
         ])
     }
 }
+
+@Suite struct PreflightSectionTests {
+    @Test func everyKeyParses() throws {
+        let app = try config(top: "preflight: {disk_free: 1.5G, git: clean, required: [SECRET_KEY, DATABASE_URL], reach: [DATABASE_URL]}\n")
+        #expect(app.preflight == PreflightConfig(diskFreeBytes: 1_610_612_736, gitClean: true, required: ["SECRET_KEY", "DATABASE_URL"],
+                                                 reach: ["DATABASE_URL"]))
+        #expect(try config(top: "preflight: {disk_free: 500M, git: false}\n").preflight == PreflightConfig(diskFreeBytes: 500 << 20))
+        #expect(try config(top: "preflight: {disk_free: 2048}\n").preflight?.diskFreeBytes == 2048)
+    }
+
+    @Test func badValuesSayWhatAndWhere() {
+        #expect(problems(top: "preflight: {disk_free: lots, git: dirty, required: [9LIVES]}\n") == [
+            "berth.yml:1:24: expected a size such as 500M, 5G or 1.5G for 'disk_free', found 'lots'",
+            "berth.yml:1:35: 'git' takes 'clean' (the app's folder must be committed and not behind its upstream) or false",
+            "berth.yml:1:53: '9LIVES' is not an env var name (letters, digits and '_', not starting with a digit)",
+        ])
+    }
+}

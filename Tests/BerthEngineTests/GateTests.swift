@@ -265,3 +265,33 @@ import Testing
         #expect(end.map { String(decoding: reply[$0...], as: UTF8.self) } == "hello\r\n\r\nworld")
     }
 }
+
+/// The engine's pre-flight: every failed check at once, nothing changed.
+@Suite struct PreflightRunTests {
+    @Test func everyFailedCheckIsReportedAndNothingChanges() async throws {
+        let host = try Host()
+        #expect(try await host.deploy("1.0.0") == 0)
+        let log = host.system.log.count
+        host.system.nginxComplaint = "unknown directive \"sevrer\" in /etc/nginx/conf.d/broken.conf:1"
+        var plan = host.plan(.deploy, host.release("2.0.0"))
+        plan.preflight = PreflightChecks(minimumFreeBytes: Int.max / 4,
+                                         reach: [Endpoint(variable: "DATABASE_URL", host: "127.0.0.1", port: 1)])
+        plan.environment.append(EnvVar(name: "DATABASE_URL", value: "postgres://u:pw@127.0.0.1:1/x"))
+        #expect(try await host.run(.preflight, plan) == 0)
+        let findings = try #require(host.events.events.last { $0.event == .preflight }?.findings)
+        #expect(findings.map(\.check) == ["disk", "nginx", "reach"])
+        #expect(findings.allSatisfy { $0.host == "h1" && !$0.fix.isEmpty })
+        #expect(findings[1].message.contains("unknown directive"))
+        #expect(findings[2].message == "DATABASE_URL names 127.0.0.1:1, which this host cannot reach (connection refused)")
+        #expect(host.system.log.count == log + 1, "only nginx -t may run: \(host.system.log[log...])")
+        #expect(try host.manifest()?.current?.id == host.id("1.0.0"))
+    }
+
+    @Test func aHostThatCanTakeTheDeployHasNoFindings() async throws {
+        let host = try Host()
+        var plan = host.plan(.deploy, host.release("1.0.0"))
+        plan.preflight = PreflightChecks(minimumFreeBytes: 1)
+        #expect(try await host.run(.preflight, plan) == 0)
+        #expect(host.events.events.last { $0.event == .preflight }?.findings == [])
+    }
+}

@@ -105,7 +105,7 @@ extension Integration {
 
             #expect(try deploy(first, env: "production").status == 0)
             let refused = try deploy(second, env: "production")
-            #expect(refused.status == 1, "\(refused.combined)")
+            #expect(refused.status == 12, "pre-flight finds the conflict: \(refused.combined)")
             let site = HostLayout(app: owner, env: "production").nginxSiteFile
             #expect(refused.combined.contains("\(first.domain) on port 80 is already served by \(site) (Berth app '\(owner)', environment 'production'), so nothing was changed; give \(intruder) (production) another domain in berth.yml or remove that site."),
                     "\(refused.combined)")
@@ -116,7 +116,7 @@ extension Integration {
             let written = try sh("printf 'server {\\n    listen 80;\\n    server_name %s;\\n    return 200 hand;\\n}\\n' \(hand).test > \(handMade) && systemctl reload nginx")
             #expect(written.status == 0, "\(written.combined)")
             let refusedAgain = try deploy(third, env: "production")
-            #expect(refusedAgain.status == 1, "\(refusedAgain.combined)")
+            #expect(refusedAgain.status == 12, "\(refusedAgain.combined)")
             #expect(refusedAgain.combined.contains("\(hand).test on port 80 is already served by \(handMade) (not written by Berth), so nothing was changed"),
                     "\(refusedAgain.combined)")
             try expectNothingOf(third.appName, env: "production")
@@ -138,7 +138,7 @@ extension Integration {
             #expect(RunningProcess.waitUntil(seconds: 10) { (try? sh("ss -ltnH 'sport = :\(port)'"))?.stdout.isEmpty == false })
 
             let refused = try deploy(app, env: "production")
-            #expect(refused.status == 1, "\(refused.combined)")
+            #expect(refused.status == 12, "pre-flight finds the conflict: \(refused.combined)")
             #expect(refused.combined.contains("port \(port) of the blue slot of 'web' (\(name) (production)) is held by python3 (pid \(pid), unit "),
                     "\(refused.combined)")
             try expectNothingOf(name, env: "production")
@@ -196,7 +196,7 @@ extension Integration {
 
             #expect(try deploy(first, env: "production").status == 0)
             let refused = try deploy(second, env: "production")
-            #expect(refused.status == 1, "\(refused.combined)")
+            #expect(refused.status == 12, "pre-flight finds the conflict: \(refused.combined)")
             #expect(refused.combined.contains("port \(port + 1) (web, blue slot) of \(taker) (production) belongs to Berth app '\(owner)', environment 'production' (web, green slot), so nothing was changed"),
                     "\(refused.combined)")
             try expectNothingOf(taker, env: "production")

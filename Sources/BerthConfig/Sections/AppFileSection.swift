@@ -3,7 +3,7 @@ import BerthCore
 /// The whole app file: reads every section, then checks what sections say about each other
 /// (roles, host names, routed services, ports, unit names).
 struct AppFileSection {
-    static let keys = ["app", "release", "hosts", "services", "proxy", "rollout", "notify", "release_store", "environments", "hooks", "watch", "migrate", "migrate_rollback"]
+    static let keys = ["app", "release", "hosts", "services", "proxy", "rollout", "notify", "release_store", "environments", "hooks", "watch", "migrate", "migrate_rollback", "preflight"]
     static let required = "app, release, hosts, services and environments"
     /// `<app>.<env>.<service>` prefixes unit names (`...@green.service`); longer is not sane to read.
     static let maxUnitPrefix = 64
@@ -19,6 +19,7 @@ struct AppFileSection {
     private(set) var hooks: HooksConfig?
     private(set) var watch: WatchConfig?
     private(set) var migrate: MigrateSection?
+    private(set) var preflight: PreflightConfig?
     private(set) var environments: EnvironmentsSection?
     /// Where `environments:` is written: unknown environment names asked for later point here.
     private(set) var environmentsLocation: SourceLocation
@@ -71,6 +72,9 @@ struct AppFileSection {
             }
         } else if let node = fields.keyNode("migrate_rollback") {
             diagnostics.add(node.location, "'migrate_rollback' undoes what 'migrate' does, and there is no 'migrate'; add 'migrate' or remove 'migrate_rollback'")
+        }
+        if let node = fields.optional("preflight") {
+            preflight = diagnostics.check { () throws(ConfigError) in try PreflightSection(node, diagnostics).config }
         }
         if let node = fields.optional("environments") { environmentsLocation = node.location }
         environments = diagnostics.check { () throws(ConfigError) in
@@ -282,6 +286,7 @@ struct AppFileSection {
         config.hooks = hooks ?? HooksConfig()
         config.watch = watch
         config.migrate = migrate?.config
+        config.preflight = preflight
         return config
     }
 

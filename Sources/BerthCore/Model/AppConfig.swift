@@ -25,6 +25,8 @@ public struct AppConfig: Codable, Sendable, Equatable {
     public var watch: WatchConfig?
     /// The schema migration of every deploy (`migrate:`, `migrate_rollback:`); nil: none.
     public var migrate: MigrateConfig?
+    /// What a deploy checks before any host changes (`preflight:`); nil: the defaults.
+    public var preflight: PreflightConfig?
 
     public init(name: String, release: ReleaseConfig, hosts: [HostConfig], services: [ServiceConfig],
                 proxy: ProxyConfig, environments: [EnvironmentConfig], rollout: RolloutConfig? = nil,

@@ -51,6 +51,10 @@ public struct DeployPlan: Codable, Sendable, Equatable {
     /// environment per deploy, never in plans kept for catch-up. In a `migrate-rollback` plan,
     /// the `migrate_rollback` command.
     public var migrate: Hook?
+    /// What the engine's `preflight` command checks; nil: nothing on the host.
+    public var preflight: PreflightChecks?
+    /// The failed pre-flight checks this deploy goes past (`--force`), for the history; nil: none.
+    public var forced: [String]?
     /// What `berth migrate rollback TARGET` asked for (`BERTH_MIGRATE_TARGET`); nil: none given.
     public var migrateTarget: String?
 

@@ -21,6 +21,8 @@ public enum EngineCommand: String, Codable, Sendable, CaseIterable {
     /// Runs the app's `migrate_rollback` command in the current release (a `DeployPlan` of kind
     /// `migrate-rollback`).
     case migrateRollback = "migrate-rollback"
+    /// Checks, changing nothing, whether a deploy plan could run here (`preflight` event).
+    case preflight
 }
 
 /// The steps of an activation (deploy, rollback, catch-up), in order, as `step` events name them.
@@ -89,6 +91,8 @@ public struct EngineEvent: Codable, Sendable, Equatable {
         case catchUpKey = "catch-up-key"
         /// The answer of `publish` and `store-status` (`desired`, absent when nothing was published).
         case desired
+        /// The answer of `preflight` (`findings`, empty when every check passed).
+        case preflight
     }
 
     public enum StepStatus: String, Codable, Sendable {
@@ -108,11 +112,13 @@ public struct EngineEvent: Codable, Sendable, Equatable {
     public var history: [HistoryEntry]?
     public var publicKey: String?
     public var desired: DesiredState?
+    public var findings: [PreflightFinding]?
 
     public init(event: Kind, step: String? = nil, status: StepStatus? = nil, ms: Int? = nil,
                 message: String? = nil, present: Bool? = nil, outcome: DeployOutcome? = nil,
                 manifest: Manifest? = nil, lock: LockInfo? = nil, units: [UnitState]? = nil,
-                history: [HistoryEntry]? = nil, publicKey: String? = nil, desired: DesiredState? = nil) {
+                history: [HistoryEntry]? = nil, publicKey: String? = nil, desired: DesiredState? = nil,
+                findings: [PreflightFinding]? = nil) {
         self.event = event
         self.step = step
         self.status = status
@@ -126,6 +132,7 @@ public struct EngineEvent: Codable, Sendable, Equatable {
         self.history = history
         self.publicKey = publicKey
         self.desired = desired
+        self.findings = findings
     }
 }
 
@@ -218,6 +225,8 @@ public struct HistoryEntry: Codable, Sendable, Equatable {
     public var hooks: [HookRun]?
     /// true for an automatic rollback by the watch window, after the new release had served.
     public var switchedBack: Bool?
+    /// The failed pre-flight checks `--force` deployed past; nil: none.
+    public var forced: [String]?
 
     public init(kind: DeployPlan.Kind, release: ReleaseRef?, previousRelease: String?, result: DeployOutcome.Result,
                 message: String?, requestedBy: Requester, startedAt: String, finishedAt: String, steps: [StepTiming]) {

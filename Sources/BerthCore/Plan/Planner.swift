@@ -93,6 +93,12 @@ public struct Planner: Sendable {
         return plan
     }
 
+    /// What every host checks before a deploy of a release of `archiveBytes`.
+    public func preflightChecks(archiveBytes: Int, settings: [EnvVar]) -> PreflightChecks {
+        PreflightChecks(minimumFreeBytes: (app.preflight ?? PreflightConfig()).minimumFreeBytes(archiveBytes: archiveBytes),
+                        reach: Preflight.endpoints(app.preflight, settings: settings))
+    }
+
     /// The role whose host runs the migration: `migrate.role`, else the first service's; nil
     /// without `migrate:`.
     public var migrationRole: String? {

@@ -9,6 +9,8 @@ protocol Progress: Sendable {
     func event(host: String, _ event: EngineEvent)
     func note(host: String, _ text: String)
     func summary(command: String, reports: [HostReport], exitCode: Int32, facts: SummaryFacts)
+    /// The failed pre-flight checks, all at once (nothing when every check passed).
+    func findings(_ findings: [PreflightFinding], forced: Bool)
 }
 
 
@@ -89,6 +91,15 @@ struct HumanProgress: Progress {
 
     func note(host: String, _ text: String) { Printer.shared.line("\(host.padded(8)) · \(text)") }
 
+    func findings(_ findings: [PreflightFinding], forced: Bool) {
+        guard !findings.isEmpty else { return }
+        Printer.shared.line("pre-flight: \(findings.count) check(s) failed\(forced ? "; deploying anyway (--force)" : ""):")
+        for finding in findings {
+            Printer.shared.line("\((finding.host ?? "local").padded(8)) ✗ \(finding.check.padded(8)) \(finding.message)")
+            Printer.shared.line("\("".padded(8))   \("".padded(8)) fix: \(finding.fix)")
+        }
+    }
+
     func summary(command: String, reports: [HostReport], exitCode: Int32, facts: SummaryFacts) {
         guard !reports.isEmpty else { return }
         let batched = reports.contains { $0.batch != nil }
@@ -126,6 +137,12 @@ struct JSONLinesProgress: Progress {
         let message: String
     }
 
+    struct FindingsLine: Encodable {
+        let type = "preflight"
+        let forced: Bool
+        let findings: [PreflightFinding]
+    }
+
     struct SummaryLine: Encodable {
         let type = "summary"
         let command: String
@@ -137,6 +154,7 @@ struct JSONLinesProgress: Progress {
     func headline(_ text: String) {}
     func event(host: String, _ event: EngineEvent) { emit(EventLine(host: host, event: event)) }
     func note(host: String, _ text: String) { emit(NoteLine(host: host, message: text)) }
+    func findings(_ findings: [PreflightFinding], forced: Bool) { emit(FindingsLine(forced: forced, findings: findings)) }
     func summary(command: String, reports: [HostReport], exitCode: Int32, facts: SummaryFacts) {
         emit(SummaryLine(command: command, exitCode: exitCode, hosts: reports, facts: facts))
     }

@@ -17,6 +17,9 @@ struct Deploy: AsyncParsableCommand {
     @Option(help: "How many hosts to deploy to at once.")
     var parallel = 16
 
+    @Flag(help: "Deploy even when pre-flight checks fail; the history of each host records which.")
+    var force = false
+
     func run() async throws {
         let progress = makeProgress(json: output.json)
         let context: CommandContext
@@ -45,7 +48,7 @@ struct Deploy: AsyncParsableCommand {
         } catch {
             throw fail(error)
         }
-        let plans = planned
+        var plans = planned
         let release = archive.ref
         let hookFacts = [EnvVar(name: "BERTH_APP", value: context.app.config.name), EnvVar(name: "BERTH_ENV", value: context.env.name),
                          EnvVar(name: "BERTH_RELEASE", value: release.id)]
@@ -54,6 +57,23 @@ struct Deploy: AsyncParsableCommand {
         for run in before.runs { for line in run.output { progress.note(host: "-", "before_deploy: \(line)") } }
         if let failure = before.failure {
             throw fail(UserError(message: "\(failure); no host was contacted.", code: BerthExit.hookFailed))
+        }
+        // Pre-flight: every check on this machine and on every host, before any host changes.
+        let releaseBytes = (try? LocalPreflight.releaseBytes(context.app)) ?? (release.archiveBytes ?? 0)
+        let checked = await context.preflight(plans: context.withPreflight(plans, releaseBytes: releaseBytes, settings: settings),
+                                              settings: settings, engine: engine, parallel: parallel)
+        progress.findings(checked.findings, forced: force)
+        if !checked.findings.isEmpty {
+            guard force else {
+                throw fail(UserError(message: "\(checked.findings.count) pre-flight check(s) failed (listed above); no host was changed. Fix them, or deploy with --force.",
+                                     code: BerthExit.preflightFailed))
+            }
+            let forced = checked.findings.map(\.description)
+            plans = plans.mapValues { plan in
+                var plan = plan
+                plan.forced = forced
+                return plan
+            }
         }
         progress.headline("Deploying \(context.app.config.name) \(release.label) (release \(ReleaseRef.shortID(release.id)), \(formatBytes(release.archiveBytes ?? 0))) to \(context.env.name): \(context.hosts.map(\.name).joined(separator: ", "))")
         let started = ContinuousClock.now

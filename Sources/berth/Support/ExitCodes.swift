@@ -21,6 +21,8 @@ enum BerthExit {
     static let skippedOptional: Int32 = 10
     /// A `before_deploy` hook failed on this machine: no host was contacted.
     static let hookFailed: Int32 = 11
+    /// Pre-flight checks failed (and no `--force`): no host was changed.
+    static let preflightFailed: Int32 = 12
 
     /// The exit code that sums up a fleet's reports: the most serious state wins.
     static func code(for reports: [HostReport], engineStatuses: [Int32] = []) -> Int32 {
