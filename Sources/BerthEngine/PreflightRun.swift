@@ -22,16 +22,27 @@ struct PreflightRun {
             add("disk", "only \(Self.size(free)) free on the file system of \(path); a deploy needs \(Self.size(checks.minimumFreeBytes))",
                 "free space there, or set preflight.disk_free lower")
         }
+        var nginxLoads = true
         if plan.proxy != nil, let complaint = await system.testNginx(serving: []) {
+            nginxLoads = false
             add("nginx", "nginx -t fails with the sites this host has now: \(complaint)",
                 "fix or remove the site nginx names (Berth would not be able to switch)")
         }
+        // The checks a host makes again when it starts the release, each on its own, so that
+        // every conflict shows (the activation stops at the first).
         let manifest = try? StateStore(layout: layout).manifest()
         let idle = manifest?.activeSlot?.other ?? .blue
-        do {
-            try await HostCheck(plan: plan, system: system).refuseConflicts(services: plan.services, slot: idle)
-        } catch {
-            add("conflict", error.description.trimmingCharacters(in: "."), "the message says what to change")
+        let host = HostCheck(plan: plan, system: system)
+        let mine = Ownership(plan: plan, services: plan.services)
+        var conflicts: [EngineError] = []
+        do { try host.refuseOwned(mine, neighbours: OwnershipStore(layout: layout).neighbours()) } catch { conflicts.append(error) }
+        do { try host.refuseForeignFiles(mine) } catch { conflicts.append(error) }
+        if let proxy = plan.proxy, nginxLoads {
+            do { try await host.refuseSiteConflicts(proxy: proxy, services: plan.services) } catch { conflicts.append(error) }
+        }
+        do { try await host.refuseTakenPorts(services: plan.services, slot: idle) } catch { conflicts.append(error) }
+        for conflict in conflicts {
+            add("conflict", conflict.description.trimmingCharacters(in: "."), "the message says what to change")
         }
         for endpoint in checks.reach {
             if let problem = Self.reach(endpoint.host, endpoint.port, timeoutMilliseconds: reachTimeoutMilliseconds) {
