@@ -30,7 +30,7 @@ extension Integration {
             let layout = HostLayout(app: name, env: "production")
             let production = app.directory + "/.env.production"
             let settings = try String(contentsOfFile: production, encoding: .utf8)
-            try "GREETING=\nAPI_TOKEN=\n".write(toFile: app.directory + "/.env.example", atomically: true, encoding: .utf8)
+            try "GREETING=\nSENTRY_DSN=\n".write(toFile: app.directory + "/.env.example", atomically: true, encoding: .utf8)
             try (settings + "DATABASE_URL=postgres://app:pw-secret-1@127.0.0.1:1/app\n").write(toFile: production, atomically: true, encoding: .utf8)
             let git = "git -C \(app.directory) -c user.name=t -c user.email=t@example.com"
             let committed = try RunningProcess.start(["/bin/sh", "-c", "\(git) init -q && \(git) add -A && \(git) commit -qm one && echo changed >> \(app.directory)/app/VERSION"]).wait()
@@ -45,7 +45,7 @@ extension Integration {
             let check = try berth.run(["check"], in: app.directory, sshConfig: testbed.sshConfig)
             #expect(check.status == 12, "\(check.combined)")
             let out = check.stdout
-            for expected in ["API_TOKEN (required by .env.example) is not set", "uncommitted change(s) in the app's folder",
+            for expected in ["SENTRY_DSN (required by .env.example) is not set", "uncommitted change(s) in the app's folder",
                              "free on the file system of", "nginx -t fails with the sites this host has now",
                              "port \(port) of the blue slot of 'web'", "is held by python3",
                              "DATABASE_URL names 127.0.0.1:1, which this host cannot reach (connection refused)"] {
@@ -65,7 +65,7 @@ extension Integration {
             if let squatter { _ = try testbed.run(on: "h1", "kill \(squatter)") }
             squatter = nil
             _ = try testbed.run(on: "h1", "rm -f \(broken)")
-            try (settings + "API_TOKEN=a-real-token\nDATABASE_URL=postgres://app:pw-secret-1@127.0.0.1:1/app\n").write(toFile: production, atomically: true, encoding: .utf8)
+            try (settings + "SENTRY_DSN=https://key@sentry.example/1\nDATABASE_URL=postgres://app:pw-secret-1@127.0.0.1:1/app\n").write(toFile: production, atomically: true, encoding: .utf8)
             _ = try RunningProcess.start(["/bin/sh", "-c", "\(git) commit -qam two"]).wait()
             let forced = try berth.run(["deploy", "--force"], in: app.directory, sshConfig: testbed.sshConfig)
             #expect(forced.status == 0, "\(forced.combined)")

@@ -61,7 +61,7 @@ struct Deploy: AsyncParsableCommand {
         // Pre-flight: every check on this machine and on every host, before any host changes.
         let releaseBytes = (try? LocalPreflight.releaseBytes(context.app)) ?? (release.archiveBytes ?? 0)
         let checked = await context.preflight(plans: context.withPreflight(plans, releaseBytes: releaseBytes, settings: settings),
-                                              settings: settings, engine: engine, parallel: parallel)
+                                              settings: settings, engine: engine, parallel: parallel, progress: progress)
         progress.findings(checked.findings, forced: force)
         if !checked.findings.isEmpty {
             guard force else {

@@ -176,17 +176,22 @@ extension CommandContext {
             do {
                 let run = try await client(for: host, engine: engine)
                     .run(command, input: plans[host.name]!, archive: archive) { progress.event(host: host.name, $0) }
-                if run.replacedEngine {
-                    progress.note(host: host.name, "the host engine there did not match its SHA-256 (corrupt or changed); installed it again (\(formatBytes(engine.bytes)))")
-                } else if run.installedEngine {
-                    progress.note(host: host.name, "installed the host engine (\(formatBytes(engine.bytes)))")
-                }
+                noteEngineInstall(run, host: host, engine: engine, progress: progress)
                 return HostRun(report: HostReport.from(run: run, host: host, totalMs: start.elapsedMs), status: run.status,
                                catchUpKey: run.catchUpKey)
             } catch {
                 return HostRun(report: HostReport(host: host.name, state: .failed, message: "\(error)", totalMs: start.elapsedMs),
                                status: 5)
             }
+        }
+    }
+
+    /// Says when a command had to install the host engine (or replace a corrupt one) first.
+    func noteEngineInstall(_ run: EngineRun, host: HostConfig, engine: EngineBinary, progress: any Progress) {
+        if run.replacedEngine {
+            progress.note(host: host.name, "the host engine there did not match its SHA-256 (corrupt or changed); installed it again (\(formatBytes(engine.bytes)))")
+        } else if run.installedEngine {
+            progress.note(host: host.name, "installed the host engine (\(formatBytes(engine.bytes)))")
         }
     }
 

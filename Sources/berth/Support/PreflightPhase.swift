@@ -14,12 +14,14 @@ struct PreflightResult {
 
 extension CommandContext {
     /// Pre-flight on this machine and on every host (at most `parallel` at once), changing nothing.
-    func preflight(plans: [String: DeployPlan], settings: [EnvVar], engine: EngineBinary, parallel: Int) async -> PreflightResult {
+    func preflight(plans: [String: DeployPlan], settings: [EnvVar], engine: EngineBinary, parallel: Int,
+                   progress: any Progress) async -> PreflightResult {
         async let local = LocalPreflight.findings(app: app, env: env.name, settings: settings)
         let runs = await FleetRunner.run(hosts, limit: parallel) { host -> (HostRun, [PreflightFinding]?) in
             let start = ContinuousClock.now
             do {
                 let run = try await client(for: host, engine: engine).run(.preflight, input: plans[host.name]!, archive: nil) { _ in }
+                noteEngineInstall(run, host: host, engine: engine, progress: progress)
                 let findings = run.events.last { $0.event == .preflight }?.findings
                 return (HostRun(report: HostReport.from(run: run, host: host, totalMs: start.elapsedMs), status: run.status), findings)
             } catch {
@@ -78,7 +80,7 @@ struct Check: AsyncParsableCommand {
         let started = ContinuousClock.now
         progress.headline("Checking \(context.app.config.name) in \(context.env.name): \(context.hosts.map(\.name).joined(separator: ", "))")
         let result = await context.preflight(plans: context.withPreflight(plans, releaseBytes: releaseBytes, settings: settings),
-                                             settings: settings, engine: engine, parallel: parallel)
+                                             settings: settings, engine: engine, parallel: parallel, progress: progress)
         progress.findings(result.findings, forced: false)
         let failedHosts = Set(result.findings.compactMap(\.host))
         let answered = context.hosts.filter { host in !result.unanswered.contains { $0.report.host == host.name } }
