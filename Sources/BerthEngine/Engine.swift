@@ -42,6 +42,11 @@ public struct Engine {
             try PlanCheck.validate(plan, command: command)
             events.emit(EngineEvent(event: .preflight, findings: await PreflightRun(plan: plan, system: system).findings()))
             return EngineExit.ok
+        case .maintenance:
+            let plan = try decode(DeployPlan.self, from: input, what: "a maintenance plan", command: command)
+            try PlanCheck.validate(plan, command: command)
+            return await MaintenanceMode(plan: plan, system: system, events: events,
+                                         drainLimitMilliseconds: settings.drainLimitMilliseconds).run()
         case .migrateRollback:
             let plan = try decode(DeployPlan.self, from: input, what: "a migrate-rollback plan", command: command)
             try PlanCheck.validate(plan, command: command)

@@ -5,7 +5,8 @@ import BerthCore
 /// config checks should make these failures impossible; the engine does not rely on it.
 public enum PlanCheck {
     public static func validate(_ plan: DeployPlan, command: EngineCommand) throws(EngineError) {
-        try validate(plan, kind: command == .rollback ? .rollback : command == .migrateRollback ? .migrateRollback : .deploy)
+        try validate(plan, kind: command == .rollback ? .rollback : command == .migrateRollback ? .migrateRollback
+                               : command == .maintenance ? .maintenance : .deploy)
     }
 
     /// Checks a plan that must be of `expected` kind (`catch-up` plans come from the release store).
@@ -33,8 +34,14 @@ public enum PlanCheck {
             guard !release.id.isEmpty, !release.id.contains(where: { $0 == "/" || $0.isNewline }) else {
                 throw fail("the release to roll back to must be an id or a label, not '\(release.id)'")
             }
-        } else if plan.kind != .rollback, plan.kind != .migrateRollback {
+        } else if plan.kind != .rollback, plan.kind != .migrateRollback, plan.kind != .maintenance {
             throw fail("a \(plan.kind.rawValue) needs a release")
+        }
+        if plan.kind == .maintenance {
+            guard let change = plan.maintenance, (1...86_400).contains(change.retryAfterSeconds),
+                  (change.page?.utf8.count ?? 0) <= MaintenanceConfig.maxPageBytes else {
+                throw fail("a maintenance plan needs on/off, a Retry-After from 1 to 86400 s and a page of at most 1 MiB")
+            }
         }
         if let migrate = plan.migrate {
             guard !migrate.command.unicodeScalars.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\0" }),
@@ -46,7 +53,7 @@ public enum PlanCheck {
             throw fail("a migrate-rollback plan needs the migrate_rollback command")
         }
         guard plan.keepReleases >= 1 else { throw fail("keepReleases must be at least 1, not \(plan.keepReleases)") }
-        guard !plan.services.isEmpty || plan.kind == .rollback || plan.kind == .migrateRollback else { throw fail("there are no services to run on this host") }
+        guard !plan.services.isEmpty || [.rollback, .migrateRollback, .maintenance].contains(plan.kind) else { throw fail("there are no services to run on this host") }
 
         var names: Set<String> = []
         var ports: [Int: String] = [:]

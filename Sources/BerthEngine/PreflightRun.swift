@@ -22,6 +22,10 @@ struct PreflightRun {
             add("disk", "only \(Self.size(free)) free on the file system of \(path); a deploy needs \(Self.size(checks.minimumFreeBytes))",
                 "free space there, or set preflight.disk_free lower")
         }
+        if let maintenance = MaintenanceMode.state(layout) {
+            add("maintenance", "maintenance mode is on since \(maintenance.since) (turned on by \(maintenance.requestedBy.user)@\(maintenance.requestedBy.machine))",
+                "run 'berth maintenance off' first, or deploy with --force (the site stays in maintenance)")
+        }
         var nginxLoads = true
         if plan.proxy != nil, let complaint = await system.testNginx(serving: []) {
             nginxLoads = false

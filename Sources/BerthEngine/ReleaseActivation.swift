@@ -265,7 +265,7 @@ public final class ReleaseActivation {
         } else {
             await skippedStep("drain")
         }
-        if let watch = plan.watch, previous != nil, activeSlot != nil {
+        if let watch = plan.watch, previous != nil, activeSlot != nil, MaintenanceMode.state(layout) == nil {
             do {
                 try await step("watch") { () throws(StepFailure) in
                     var window = WatchWindow(plan: plan, system: system)
@@ -496,7 +496,10 @@ public final class ReleaseActivation {
 
     /// The nginx site routing to `slot`; nil when this host runs no proxied service.
     private func site(_ services: [ServicePlan], slot: Slot) -> String? {
-        plan.proxy.map { NginxSite(app: plan.app, env: plan.env, proxy: $0, services: services, slot: slot).render() }
+        plan.proxy.map {
+            NginxSite(app: plan.app, env: plan.env, proxy: $0, services: services, slot: slot,
+                      maintenance: MaintenanceMode.site(layout)).render()
+        }
     }
 
     private func receive(_ release: ReleaseRef) async throws(StepFailure) {

@@ -29,8 +29,10 @@ public struct StateQueries {
             for slot in Slot.allCases { units.append(names.unitName(service: service.name, slot: slot)) }
         }
         let states = await system.activeStates(units)
-        events.emit(EngineEvent(event: .state, message: note, manifest: manifest, lock: DeployLock.inspect(layout.lockFile),
-                                units: zip(units, states).map { UnitState(unit: $0.0, active: $0.1) }))
+        var event = EngineEvent(event: .state, message: note, manifest: manifest, lock: DeployLock.inspect(layout.lockFile),
+                                units: zip(units, states).map { UnitState(unit: $0.0, active: $0.1) })
+        event.maintenance = MaintenanceMode.state(layout)
+        events.emit(event)
     }
 
     /// One `history` event, newest first, at most `limit` entries.

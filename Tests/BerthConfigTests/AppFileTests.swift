@@ -107,7 +107,7 @@ import Testing
             "berth.yml:2:1: unknown key 'servces' at the top level; did you mean 'services'?",
         ])
         #expect(problems(top: "version: 2\n") == [
-            "berth.yml:1:1: unknown key 'version' at the top level; allowed keys: app, release, hosts, services, proxy, rollout, notify, release_store, environments, hooks, watch, migrate, migrate_rollback, preflight",
+            "berth.yml:1:1: unknown key 'version' at the top level; allowed keys: app, release, hosts, services, proxy, rollout, notify, release_store, environments, hooks, watch, migrate, migrate_rollback, preflight, maintenance",
         ])
     }
 

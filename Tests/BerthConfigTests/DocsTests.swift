@@ -67,7 +67,7 @@ import Testing
         let doc = try Self.doc()
         let keys = AppFileSection.keys + ReleaseSection.keys + HostSection.keys + ServiceSection.keys
             + HealthSection.keys + ProxySection.keys + EnvironmentSection.keys + RolloutSection.keys + NotifySection.keys
-            + ReleaseStoreSection.keys + SmokeSection.keys + HooksSection.keys + HooksSection.hookKeys + WatchSection.keys + MigrateSection.keys + PreflightSection.keys
+            + ReleaseStoreSection.keys + SmokeSection.keys + HooksSection.keys + HooksSection.hookKeys + WatchSection.keys + MigrateSection.keys + PreflightSection.keys + MaintenanceSection.keys
         for key in keys {
             #expect(doc.contains("| `\(key)` |") || doc.contains("## `\(key)`"), "docs/berth-yml.md does not document '\(key)'")
         }

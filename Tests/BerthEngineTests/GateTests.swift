@@ -295,3 +295,54 @@ import Testing
         #expect(host.events.events.last { $0.event == .preflight }?.findings == [])
     }
 }
+
+/// Maintenance mode with `FakeSystem`: the site serves the page, services keep running, later
+/// deploys keep it and pre-flight says so, off routes again.
+@Suite struct MaintenanceTests {
+    func plan(_ host: Host, on: Bool) -> DeployPlan {
+        var plan = host.plan(.maintenance, nil)
+        plan.maintenance = MaintenanceSwitch(on: on, page: on ? "<h1>back soon</h1>" : nil, retryAfterSeconds: 120)
+        return plan
+    }
+
+    @Test func onServesThePageWith503WhileTheServicesRunAndOffRoutesAgain() async throws {
+        let host = try Host()
+        #expect(try await host.deploy("1.0.0") == 0)
+        let routed = host.read(host.layout.nginxSiteFile)
+        #expect(try await host.run(.maintenance, plan(host, on: true)) == 0)
+        let site = try #require(host.read(host.layout.nginxSiteFile))
+        #expect(site.contains("return 503;") && site.contains("add_header Retry-After 120 always;"))
+        #expect(site.contains("root \(host.layout.maintenanceDir);"))
+        #expect(!site.contains("proxy_pass"))
+        #expect(host.read(host.layout.maintenanceDir + "/" + NginxSite.maintenancePage) == "<h1>back soon</h1>")
+        #expect(host.system.active.contains("hello.production.web@blue.service"))
+        #expect(!host.system.log.contains { $0.hasPrefix("stop ") })
+
+        try await host.status()
+        #expect(host.events.events.last { $0.event == .state }?.maintenance?.retryAfterSeconds == 120)
+
+        // Pre-flight says so; a deploy (forced past it) keeps the site in maintenance and is not watched.
+        var check = host.plan(.deploy, host.release("2.0.0"))
+        check.preflight = PreflightChecks(minimumFreeBytes: 1)
+        #expect(try await host.run(.preflight, check) == 0)
+        #expect(host.events.events.last { $0.event == .preflight }?.findings?.map(\.check) == ["maintenance"])
+        host.watch = WatchConfig(durationMs: 5_000)
+        #expect(try await host.deploy("2.0.0") == 0)
+        #expect(host.stepLines.contains("watch skipped"))
+        #expect(host.read(host.layout.nginxSiteFile)?.contains("return 503;") == true)
+
+        #expect(try await host.run(.maintenance, plan(host, on: false)) == 0)
+        let back = try #require(host.read(host.layout.nginxSiteFile))
+        #expect(back.contains("proxy_pass") && !back.contains("return 503;"))
+        #expect(back.contains("server 127.0.0.1:47011;") && routed?.contains("server 127.0.0.1:47010;") == true, "routes to the new green slot")
+        #expect(!FileManager.default.fileExists(atPath: host.layout.maintenanceFile))
+        let entry = try #require(try StateStore(layout: host.layout).history(limit: 1).first)
+        #expect(entry.kind == .maintenance && entry.message?.hasPrefix("maintenance mode is off") == true)
+    }
+
+    @Test func nothingDeployedHasNoSiteToPutIntoMaintenance() async throws {
+        let host = try Host()
+        #expect(try await host.run(.maintenance, plan(host, on: true)) == 2)
+        #expect(host.events.events.last { $0.event == .error }?.message?.contains("deploy first") == true)
+    }
+}

@@ -3,7 +3,7 @@ import BerthCore
 /// The whole app file: reads every section, then checks what sections say about each other
 /// (roles, host names, routed services, ports, unit names).
 struct AppFileSection {
-    static let keys = ["app", "release", "hosts", "services", "proxy", "rollout", "notify", "release_store", "environments", "hooks", "watch", "migrate", "migrate_rollback", "preflight"]
+    static let keys = ["app", "release", "hosts", "services", "proxy", "rollout", "notify", "release_store", "environments", "hooks", "watch", "migrate", "migrate_rollback", "preflight", "maintenance"]
     static let required = "app, release, hosts, services and environments"
     /// `<app>.<env>.<service>` prefixes unit names (`...@green.service`); longer is not sane to read.
     static let maxUnitPrefix = 64
@@ -20,6 +20,7 @@ struct AppFileSection {
     private(set) var watch: WatchConfig?
     private(set) var migrate: MigrateSection?
     private(set) var preflight: PreflightConfig?
+    private(set) var maintenance: MaintenanceConfig?
     private(set) var environments: EnvironmentsSection?
     /// Where `environments:` is written: unknown environment names asked for later point here.
     private(set) var environmentsLocation: SourceLocation
@@ -75,6 +76,9 @@ struct AppFileSection {
         }
         if let node = fields.optional("preflight") {
             preflight = diagnostics.check { () throws(ConfigError) in try PreflightSection(node, diagnostics).config }
+        }
+        if let node = fields.optional("maintenance") {
+            maintenance = diagnostics.check { () throws(ConfigError) in try MaintenanceSection(node, diagnostics).config }
         }
         if let node = fields.optional("environments") { environmentsLocation = node.location }
         environments = diagnostics.check { () throws(ConfigError) in
@@ -287,6 +291,7 @@ struct AppFileSection {
         config.watch = watch
         config.migrate = migrate?.config
         config.preflight = preflight
+        config.maintenance = maintenance
         return config
     }
 

@@ -91,6 +91,10 @@ public struct HostLayout: Sendable, Equatable {
     public var ownershipFile: String { "\(appDir)/ownership.json" }
     public var historyFile: String { "\(appDir)/history.jsonl" }
     public var lockFile: String { "\(appDir)/deploy.lock" }
+    /// Present while maintenance mode is on (`MaintenanceState`).
+    public var maintenanceFile: String { "\(appDir)/maintenance.json" }
+    /// nginx's root for the maintenance page (`NginxSite.maintenancePage` inside it).
+    public var maintenanceDir: String { "\(appDir)/maintenance" }
 
     // MARK: Names
 

@@ -27,6 +27,8 @@ public struct AppConfig: Codable, Sendable, Equatable {
     public var migrate: MigrateConfig?
     /// What a deploy checks before any host changes (`preflight:`); nil: the defaults.
     public var preflight: PreflightConfig?
+    /// What nginx serves in maintenance mode (`maintenance:`); nil: the built-in page.
+    public var maintenance: MaintenanceConfig?
 
     public init(name: String, release: ReleaseConfig, hosts: [HostConfig], services: [ServiceConfig],
                 proxy: ProxyConfig, environments: [EnvironmentConfig], rollout: RolloutConfig? = nil,

@@ -256,3 +256,55 @@ public struct MigrateConfig: Codable, Sendable, Equatable {
         self.rollback = rollback
     }
 }
+
+/// `maintenance:` — what nginx answers while `berth maintenance on` holds: the page (a file beside
+/// the app file; nil: a short built-in page) with 503 and `Retry-After`.
+public struct MaintenanceConfig: Codable, Sendable, Equatable {
+    public var page: String?
+    public var retryAfterSeconds: Int
+
+    public static let defaultRetryAfterSeconds = 300
+    public static let maxPageBytes = 1 << 20
+
+    public init(page: String? = nil, retryAfterSeconds: Int = Self.defaultRetryAfterSeconds) {
+        self.page = page
+        self.retryAfterSeconds = retryAfterSeconds
+    }
+
+    /// The page when the app file names none.
+    public static func defaultPage(app: String) -> String {
+        """
+        <!doctype html>
+        <html lang="en"><head><meta charset="utf-8"><title>Down for maintenance</title></head>
+        <body><h1>Down for maintenance</h1><p>\(app) is being worked on and will be back shortly.</p></body></html>
+
+        """
+    }
+}
+
+/// A `maintenance` plan's switch: on (with the page) or off.
+public struct MaintenanceSwitch: Codable, Sendable, Equatable {
+    public var on: Bool
+    /// The page's HTML (on only).
+    public var page: String?
+    public var retryAfterSeconds: Int
+
+    public init(on: Bool, page: String? = nil, retryAfterSeconds: Int = MaintenanceConfig.defaultRetryAfterSeconds) {
+        self.on = on
+        self.page = page
+        self.retryAfterSeconds = retryAfterSeconds
+    }
+}
+
+/// The host's record that maintenance mode is on (`HostLayout.maintenanceFile`).
+public struct MaintenanceState: Codable, Sendable, Equatable {
+    public var since: String
+    public var requestedBy: Requester
+    public var retryAfterSeconds: Int
+
+    public init(since: String, requestedBy: Requester, retryAfterSeconds: Int) {
+        self.since = since
+        self.requestedBy = requestedBy
+        self.retryAfterSeconds = retryAfterSeconds
+    }
+}

@@ -17,6 +17,8 @@ public struct DeployPlan: Codable, Sendable, Equatable {
         /// Run the app's `migrate_rollback` command in the current release (`migrate`, with
         /// `migrateTarget`); nothing else changes.
         case migrateRollback = "migrate-rollback"
+        /// Turn maintenance mode on or off (`maintenance`); the services keep running.
+        case maintenance
     }
 
     public var schema: Int
@@ -51,6 +53,8 @@ public struct DeployPlan: Codable, Sendable, Equatable {
     /// environment per deploy, never in plans kept for catch-up. In a `migrate-rollback` plan,
     /// the `migrate_rollback` command.
     public var migrate: Hook?
+    /// In a `maintenance` plan: on or off, and the page.
+    public var maintenance: MaintenanceSwitch?
     /// What the engine's `preflight` command checks; nil: nothing on the host.
     public var preflight: PreflightChecks?
     /// The failed pre-flight checks this deploy goes past (`--force`), for the history; nil: none.

@@ -23,6 +23,8 @@ public enum EngineCommand: String, Codable, Sendable, CaseIterable {
     case migrateRollback = "migrate-rollback"
     /// Checks, changing nothing, whether a deploy plan could run here (`preflight` event).
     case preflight
+    /// Turns maintenance mode on or off (a `DeployPlan` of kind `maintenance`).
+    case maintenance
 }
 
 /// The steps of an activation (deploy, rollback, catch-up), in order, as `step` events name them.
@@ -113,6 +115,8 @@ public struct EngineEvent: Codable, Sendable, Equatable {
     public var publicKey: String?
     public var desired: DesiredState?
     public var findings: [PreflightFinding]?
+    /// In `status`: set while maintenance mode is on.
+    public var maintenance: MaintenanceState?
 
     public init(event: Kind, step: String? = nil, status: StepStatus? = nil, ms: Int? = nil,
                 message: String? = nil, present: Bool? = nil, outcome: DeployOutcome? = nil,

@@ -11,15 +11,31 @@ public struct NginxSite: Sendable, Equatable {
     /// The slot whose ports the upstreams point at.
     public let slot: Slot
 
+    /// While maintenance mode is on: where the page is and what `Retry-After` says.
+    public var maintenance: Maintenance?
+
+    public struct Maintenance: Sendable, Equatable {
+        public var root: String
+        public var retryAfterSeconds: Int
+
+        public init(root: String, retryAfterSeconds: Int) {
+            self.root = root
+            self.retryAfterSeconds = retryAfterSeconds
+        }
+    }
+
     /// Idle connections each nginx worker keeps open to an upstream.
     public static let keepaliveConnections = 16
+    /// The page's file name in `Maintenance.root` (and its internal URI).
+    public static let maintenancePage = "berth-maintenance.html"
 
-    public init(app: String, env: String, proxy: ProxyConfig, services: [ServicePlan], slot: Slot) {
+    public init(app: String, env: String, proxy: ProxyConfig, services: [ServicePlan], slot: Slot, maintenance: Maintenance? = nil) {
         self.app = app
         self.env = env
         self.proxy = proxy
         self.services = services
         self.slot = slot
+        self.maintenance = maintenance
     }
 
     public func upstreamName(service: String) -> String { HostLayout(app: app, env: env).upstreamName(service: service) }
@@ -51,6 +67,29 @@ public struct NginxSite: Sendable, Equatable {
         }
         let known = Set(routed.map(\.service))
         for site in proxy.sites where known.contains(site.service) {
+            if let maintenance {
+                text += """
+
+                    server {
+                        listen \(proxy.listen);
+                        server_name \(site.domains.joined(separator: " "));
+
+                        # Maintenance mode (berth maintenance off ends it): every request gets the page, with 503.
+                        error_page 503 /\(Self.maintenancePage);
+                        location = /\(Self.maintenancePage) {
+                            root \(maintenance.root);
+                            internal;
+                            add_header Retry-After \(maintenance.retryAfterSeconds) always;
+                            add_header Cache-Control "no-store" always;
+                        }
+                        location / {
+                            return 503;
+                        }
+                    }
+
+                    """
+                continue
+            }
             text += """
 
                 server {

@@ -76,6 +76,8 @@ struct Status: AsyncParsableCommand {
         let healthy: Bool?
         let units: [UnitState]
         let lock: LockInfo?
+        /// Set while maintenance mode is on there.
+        let maintenance: MaintenanceState?
         let message: String?
     }
 
@@ -97,17 +99,18 @@ struct Status: AsyncParsableCommand {
             return HostStatus(host: host.name, reachable: answer != nil, release: answer?.manifest?.current,
                               desired: desired, drift: drift, slot: active,
                               healthy: answer?.manifest == nil ? nil : (!activeUnits.isEmpty && activeUnits.allSatisfy { $0.active == "active" }),
-                              units: units, lock: answer?.lock, message: answer == nil ? report.message : answer?.message)
+                              units: units, lock: answer?.lock, maintenance: answer?.maintenance, message: answer == nil ? report.message : answer?.message)
         }
         if output.json {
             try printJSON(statuses)
         } else {
-            var rows = [["HOST", "REACHABLE", "RELEASE", "LABEL", "DESIRED", "DRIFT", "SLOT", "HEALTHY", "LOCK"]]
+            var rows = [["HOST", "REACHABLE", "RELEASE", "LABEL", "DESIRED", "DRIFT", "SLOT", "HEALTHY", "LOCK", "MAINTENANCE"]]
             for status in statuses {
                 let drift = status.drift.map { $0 ? "yes" : "no" } ?? (status.desired == nil ? "-" : "unknown")
                 rows.append([status.host, status.reachable ? "yes" : "no", status.release.map { ReleaseRef.shortID($0.id) } ?? "-",
                              status.release?.label ?? "-", status.desired?.label ?? "-", drift, status.slot?.rawValue ?? "-",
-                             status.healthy.map { $0 ? "yes" : "no" } ?? "-", status.lock?.state.rawValue ?? "-"])
+                             status.healthy.map { $0 ? "yes" : "no" } ?? "-", status.lock?.state.rawValue ?? "-",
+                             status.maintenance.map { "on since \($0.since)" } ?? "off"])
             }
             for row in table(rows) { Printer.shared.line(row) }
             switch store {
