@@ -107,7 +107,7 @@ extension Integration {
             let refused = try deploy(second, env: "production")
             #expect(refused.status == 12, "pre-flight finds the conflict: \(refused.combined)")
             let site = HostLayout(app: owner, env: "production").nginxSiteFile
-            #expect(refused.combined.contains("\(first.domain) on port 80 is already served by \(site) (Berth app '\(owner)', environment 'production'), so nothing was changed; give \(intruder) (production) another domain in berth.yml or remove that site."),
+            #expect(refused.combined.contains("\(first.domain) on port 80 is already served by \(site) (Berth app '\(owner)', environment 'production'), so nothing was changed; give \(intruder) (production) another domain in berth.yml or remove that site"),
                     "\(refused.combined)")
             #expect(try Curl.version(address, host: first.domain) == "owner-1.0")
             try expectNothingOf(intruder, env: "production")
